@@ -1,0 +1,390 @@
+// The Python face of the core: argument checks, the GIL, NumPy in and out.
+// No math lives here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lnfast/model.hpp"
+
+namespace py = pybind11;
+using lnfast::CellNorm;
+using lnfast::CellType;
+using lnfast::LayerSpec;
+using lnfast::Model;
+using lnfast::Norm;
+
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style>;
+
+// Below this many weights a step takes well under a microsecond, less than
+// releasing and re-taking the GIL would cost.
+constexpr long long kReleaseGilAboveWeights = 16384;
+
+std::string shape_str(const py::array& a) {
+  std::ostringstream s;
+  s << "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i)
+    s << a.shape(i) << (a.ndim() == 1 || i + 1 < a.ndim() ? "," : "")
+      << (i + 1 < a.ndim() ? " " : "");
+  s << ")";
+  return s.str();
+}
+
+// Any real-valued array-like becomes a C-contiguous float32 array (a copy
+// only when needed); anything else is refused rather than misread.
+FloatArray as_float_array(py::handle obj, const char* what) {
+  if (py::isinstance<FloatArray>(obj)) {
+    auto arr = py::reinterpret_borrow<py::array>(obj);
+    if (arr.dtype().is(py::dtype::of<float>()) &&
+        (arr.flags() & py::array::c_style))
+      return py::reinterpret_borrow<FloatArray>(obj);
+  }
+  py::array arr = py::array::ensure(obj);
+  if (!arr)
+    throw py::type_error(std::string(what) + " must be an array of numbers, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  const char kind = arr.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u')
+    throw py::type_error(std::string(what) + " must hold real numbers, got dtype " +
+                         std::string(py::str(arr.dtype())));
+  return FloatArray::ensure(arr);
+}
+
+void require_shape(const py::array& a, std::vector<py::ssize_t> want,
+                   const char* what) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(want.size());
+  for (size_t i = 0; ok && i < want.size(); ++i)
+    ok = want[i] < 0 || a.shape(i) == want[i];
+  if (ok) return;
+  std::ostringstream s;
+  s << what << " must have shape (";
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] < 0) s << "T"; else s << want[i];
+    s << (want.size() == 1 ? "," : "") << (i + 1 < want.size() ? ", " : "");
+  }
+  s << "), got " << shape_str(a);
+  throw py::value_error(s.str());
+}
+
+// An out= array must be written in place, so it is never converted.
+float* writable_out(py::handle out, std::vector<py::ssize_t> want) {
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error("out must be a numpy.ndarray");
+  auto arr = py::reinterpret_borrow<py::array>(out);
+  if (!arr.dtype().is(py::dtype::of<float>()))
+    throw py::type_error("out must have dtype float32, got " +
+                         std::string(py::str(arr.dtype())));
+  if (!(arr.flags() & py::array::c_style))
+    throw py::value_error("out must be C-contiguous");
+  if (!arr.writeable()) throw py::value_error("out is read-only");
+  require_shape(arr, std::move(want), "out");
+  return static_cast<float*>(arr.mutable_data());
+}
+
+std::vector<float> to_vector(py::handle obj, const char* what) {
+  if (obj.is_none()) return {};
+  FloatArray a = as_float_array(obj, what);
+  return std::vector<float>(a.data(), a.data() + a.size());
+}
+
+py::array_t<float> to_array(const std::vector<float>& v) {
+  py::array_t<float> out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+// A stream plus what Python needs around it: the Python-side model that
+// owns the core (for pickling and attribute access) and a guard against two
+// threads stepping one stream at once, which would race on its state.
+struct PyStream {
+  PyStream(std::shared_ptr<Model> m, py::object owner)
+      : stream(std::move(m)), owner(std::move(owner)) {}
+  lnfast::Stream stream;
+  py::object owner;
+  std::atomic<bool> busy{false};
+};
+
+class BusyGuard {
+ public:
+  explicit BusyGuard(PyStream& s) : s_(s) {
+    if (s_.busy.exchange(true))
+      throw std::runtime_error(
+          "this stream is being used by another thread; give each thread "
+          "its own stream (model.stream() or stream.copy())");
+  }
+  ~BusyGuard() { s_.busy.store(false); }
+
+ private:
+  PyStream& s_;
+};
+
+template <class F>
+void maybe_without_gil(const Model& m, F&& f) {
+  if (m.weight_count() >= kReleaseGilAboveWeights) {
+    py::gil_scoped_release release;
+    f();
+  } else {
+    f();
+  }
+}
+
+py::array_t<float> stream_step(PyStream& s, py::handle x, py::handle out) {
+  const Model& m = *s.stream.model();
+  FloatArray xa = as_float_array(x, "x");
+  require_shape(xa, {m.input_size()}, "x");
+  py::array_t<float> result;
+  float* dst;
+  if (out.is_none()) {
+    result = py::array_t<float>(m.hidden_size());
+    dst = result.mutable_data();
+  } else {
+    dst = writable_out(out, {m.hidden_size()});
+    result = py::reinterpret_borrow<py::array_t<float>>(out);
+  }
+  BusyGuard guard(s);
+  const float* src = xa.data();
+  maybe_without_gil(m, [&] { s.stream.step(src, dst); });
+  return result;
+}
+
+py::array_t<float> stream_run(PyStream& s, py::handle X, py::handle out) {
+  const Model& m = *s.stream.model();
+  FloatArray xa = as_float_array(X, "X");
+  require_shape(xa, {-1, m.input_size()}, "X");
+  const py::ssize_t T = xa.shape(0);
+  if (T > (1LL << 30)) throw py::value_error("X has too many steps");
+  py::array_t<float> result;
+  float* dst;
+  if (out.is_none()) {
+    result = py::array_t<float>({T, static_cast<py::ssize_t>(m.hidden_size())});
+    dst = result.mutable_data();
+  } else {
+    dst = writable_out(out, {T, m.hidden_size()});
+    result = py::reinterpret_borrow<py::array_t<float>>(out);
+  }
+  BusyGuard guard(s);
+  const float* src = xa.data();
+  {
+    py::gil_scoped_release release;
+    s.stream.run(src, static_cast<int>(T), dst);
+  }
+  return result;
+}
+
+// The state as [{"h": ..., "c": ...}, {"h": ...}, ...], one dict per layer.
+py::list get_state(const PyStream& s) {
+  const Model& m = *s.stream.model();
+  const std::vector<float>& st = s.stream.state();
+  py::list layers;
+  for (int l = 0; l < m.num_layers(); ++l) {
+    const int H = m.layer(l).hidden_size;
+    const float* base = st.data() + m.state_offset(l);
+    py::dict d;
+    d["h"] = to_array(std::vector<float>(base, base + H));
+    if (m.layer(l).type == CellType::LSTM)
+      d["c"] = to_array(std::vector<float>(base + H, base + 2 * H));
+    layers.append(d);
+  }
+  return layers;
+}
+
+void set_state(PyStream& s, py::handle value) {
+  const Model& m = *s.stream.model();
+  if (!py::isinstance<py::sequence>(value) || py::isinstance<py::str>(value))
+    throw py::type_error(
+        "state must be a list with one dict per layer, as stream.state returns");
+  auto layers = py::reinterpret_borrow<py::sequence>(value);
+  if (static_cast<int>(layers.size()) != m.num_layers())
+    throw py::value_error("state has " + std::to_string(layers.size()) +
+                          " layers, the model has " +
+                          std::to_string(m.num_layers()));
+  std::vector<float> flat(m.total_state_size());
+  for (int l = 0; l < m.num_layers(); ++l) {
+    py::handle item = layers[l];
+    if (!py::isinstance<py::dict>(item))
+      throw py::type_error("state[" + std::to_string(l) + "] must be a dict");
+    auto d = py::reinterpret_borrow<py::dict>(item);
+    const bool lstm = m.layer(l).type == CellType::LSTM;
+    const int H = m.layer(l).hidden_size;
+    std::vector<std::string> keys = {"h"};
+    if (lstm) keys.push_back("c");
+    if (static_cast<size_t>(py::len(d)) != keys.size())
+      throw py::value_error("state[" + std::to_string(l) + "] must have keys " +
+                            (lstm ? "'h' and 'c'" : "'h' only"));
+    for (size_t j = 0; j < keys.size(); ++j) {
+      if (!d.contains(keys[j]))
+        throw py::value_error("state[" + std::to_string(l) + "] lacks '" +
+                              keys[j] + "'");
+      const std::string what = "state[" + std::to_string(l) + "]['" + keys[j] + "']";
+      FloatArray a = as_float_array(d[keys[j].c_str()], what.c_str());
+      require_shape(a, {H}, what.c_str());
+      std::copy(a.data(), a.data() + H,
+                flat.begin() + m.state_offset(l) + static_cast<int>(j) * H);
+    }
+  }
+  s.stream.set_state(flat.data(), flat.size());  // checks finiteness first
+}
+
+py::array_t<float> flat_state(const PyStream& s) {
+  return to_array(s.stream.state());
+}
+
+std::unique_ptr<PyStream> copy_stream(const PyStream& s) {
+  auto out = std::make_unique<PyStream>(
+      std::const_pointer_cast<Model>(s.stream.model()), s.owner);
+  out->stream.set_state(s.stream.state().data(), s.stream.state().size());
+  return out;
+}
+
+void bind_specs(py::module_& m) {
+  py::enum_<CellType>(m, "CellType")
+      .value("RNN", CellType::RNN)
+      .value("LSTM", CellType::LSTM)
+      .value("GRU", CellType::GRU);
+  py::enum_<CellNorm>(m, "CellNorm")
+      .value("NONE", CellNorm::None)
+      .value("OUTPUT", CellNorm::Output)
+      .value("STATE", CellNorm::State);
+  py::enum_<lnfast::Activation>(m, "Activation")
+      .value("TANH", lnfast::Activation::Tanh)
+      .value("RELU", lnfast::Activation::Relu);
+
+  py::class_<Norm>(m, "Norm")
+      .def(py::init([](int offset, int size, py::object gamma, py::object beta,
+                       float eps) {
+             Norm n;
+             n.offset = offset;
+             n.size = size;
+             n.gamma = to_vector(gamma, "gamma");
+             n.beta = to_vector(beta, "beta");
+             n.eps = eps;
+             return n;
+           }),
+           py::arg("offset"), py::arg("size"), py::arg("gamma") = py::none(),
+           py::arg("beta") = py::none(), py::arg("eps") = 1e-5f)
+      .def_readonly("offset", &Norm::offset)
+      .def_readonly("size", &Norm::size)
+      .def_readonly("eps", &Norm::eps)
+      .def_property_readonly("gamma", [](const Norm& n) -> py::object {
+        return n.gamma.empty() ? py::object(py::none()) : py::object(to_array(n.gamma));
+      })
+      .def_property_readonly("beta", [](const Norm& n) -> py::object {
+        return n.beta.empty() ? py::object(py::none()) : py::object(to_array(n.beta));
+      });
+
+#define LNFAST_VECTOR_FIELD(name)                                             \
+  def_property(                                                               \
+      #name, [](const LayerSpec& s) { return to_array(s.name); },             \
+      [](LayerSpec& s, py::handle v) { s.name = to_vector(v, #name); })
+
+  py::class_<LayerSpec>(m, "LayerSpec")
+      .def(py::init<>())
+      .def_readwrite("type", &LayerSpec::type)
+      .def_readwrite("input_size", &LayerSpec::input_size)
+      .def_readwrite("hidden_size", &LayerSpec::hidden_size)
+      .LNFAST_VECTOR_FIELD(w_ih)
+      .LNFAST_VECTOR_FIELD(w_hh)
+      .LNFAST_VECTOR_FIELD(b_ih)
+      .LNFAST_VECTOR_FIELD(b_hh)
+      .def_readwrite("x_norms", &LayerSpec::x_norms)
+      .def_readwrite("h_norms", &LayerSpec::h_norms)
+      .def_readwrite("gate_norms", &LayerSpec::gate_norms)
+      .def_readwrite("cell_norm", &LayerSpec::cell_norm)
+      .def_readwrite("c_norm", &LayerSpec::c_norm)
+      .def_readwrite("activation", &LayerSpec::activation)
+      .def_readwrite("forget_bias", &LayerSpec::forget_bias)
+      .def_readwrite("gru_paper_update", &LayerSpec::gru_paper_update)
+      .def_readwrite("zoneout", &LayerSpec::zoneout);
+#undef LNFAST_VECTOR_FIELD
+}
+
+void bind_model(py::module_& m) {
+  py::class_<Model, std::shared_ptr<Model>>(m, "Model")
+      .def(py::init([](std::vector<LayerSpec> layers, py::object isa) {
+             lnfast::Isa chosen = isa.is_none()
+                                      ? lnfast::default_isa()
+                                      : lnfast::parse_isa(isa.cast<std::string>());
+             // Construction packs and validates: no Python objects touched.
+             py::gil_scoped_release release;
+             return std::make_shared<Model>(std::move(layers), chosen);
+           }),
+           py::arg("layers"), py::arg("isa") = py::none())
+      .def_property_readonly("input_size", &Model::input_size)
+      .def_property_readonly("hidden_size", &Model::hidden_size)
+      .def_property_readonly("num_layers", &Model::num_layers)
+      .def_property_readonly("weight_count", &Model::weight_count)
+      .def_property_readonly("state_size", &Model::total_state_size)
+      .def_property_readonly("isa", [](const Model& mm) {
+        return std::string(lnfast::isa_name(mm.isa()));
+      })
+      .def("layer", [](const Model& mm, int k) { return mm.layer(k); });
+
+  py::class_<PyStream>(m, "Stream")
+      .def(py::init([](std::shared_ptr<Model> model, py::object owner) {
+             return std::make_unique<PyStream>(std::move(model), std::move(owner));
+           }),
+           py::arg("model"), py::arg("owner") = py::none())
+      .def("step", &stream_step, py::arg("x"), py::arg("out") = py::none(),
+           "Advance every layer one step; returns the top layer's h.")
+      .def("run", &stream_run, py::arg("X"), py::arg("out") = py::none(),
+           "Advance T steps for X of shape (T, input_size); returns (T, hidden).")
+      .def("reset", [](PyStream& s) {
+        BusyGuard guard(s);
+        s.stream.reset();
+      })
+      .def_property("state", &get_state, [](PyStream& s, py::handle v) {
+        BusyGuard guard(s);
+        set_state(s, v);
+      })
+      .def("flat_state", &flat_state)
+      .def("set_flat_state", [](PyStream& s, py::handle v) {
+        FloatArray a = as_float_array(v, "state");
+        require_shape(a, {s.stream.model()->total_state_size()}, "state");
+        BusyGuard guard(s);
+        s.stream.set_state(a.data(), a.size());
+      })
+      .def("copy", &copy_stream)
+      .def("__copy__", &copy_stream)
+      .def("__deepcopy__", [](const PyStream& s, py::handle) { return copy_stream(s); })
+      .def(py::pickle(
+          [](const PyStream& s) {
+            if (s.owner.is_none())
+              throw py::type_error("only streams made by lnfast.Model.stream() pickle");
+            return py::make_tuple(s.owner, flat_state(s));
+          },
+          [](py::tuple t) {
+            if (t.size() != 2) throw py::value_error("bad pickled stream");
+            py::object owner = t[0];
+            auto core = owner.attr("_core").cast<std::shared_ptr<Model>>();
+            auto s = std::make_unique<PyStream>(std::move(core), owner);
+            FloatArray a = as_float_array(t[1], "pickled state");
+            require_shape(a, {s->stream.model()->total_state_size()}, "pickled state");
+            s->stream.set_state(a.data(), a.size());
+            return s;
+          }))
+      .def_property_readonly("model", [](const PyStream& s) { return s.owner; })
+      .def_property_readonly("core_model", [](const PyStream& s) {
+        return std::const_pointer_cast<Model>(s.stream.model());
+      });
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "lnfast's compiled core";
+  m.def("isa", [] { return std::string(lnfast::isa_name(lnfast::default_isa())); });
+  m.def("supported_isas", [] {
+    std::vector<std::string> out;
+    for (lnfast::Isa isa : lnfast::supported_isas()) out.push_back(lnfast::isa_name(isa));
+    return out;
+  });
+  bind_specs(m);
+  bind_model(m);
+}

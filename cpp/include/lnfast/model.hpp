@@ -1,0 +1,77 @@
+// A stack of recurrent layers with weights packed once, and the per-stream
+// state that steps through it. A Model is immutable after construction, so
+// any number of Streams on any threads may share it.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "lnfast/isa.hpp"
+#include "lnfast/spec.hpp"
+
+namespace lnfast {
+
+struct KernelTable;
+struct PackedLayer;
+
+class Model {
+ public:
+  // Validates every spec (throws std::invalid_argument naming the problem)
+  // and packs the weights for the kernels of `isa`.
+  Model(std::vector<LayerSpec> layers, Isa isa);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  int input_size() const;
+  int hidden_size() const;  // of the top layer
+  int num_layers() const;
+  Isa isa() const { return isa_; }
+  const LayerSpec& layer(int k) const;
+  // Floats of recurrent state of layer k (H, or 2H for an LSTM), and where
+  // they start in a stream's flat state vector.
+  int state_size(int k) const;
+  int state_offset(int k) const;
+  int total_state_size() const { return total_state_; }
+  long long weight_count() const { return weight_count_; }
+
+ private:
+  friend class Stream;
+  std::vector<LayerSpec> specs_;
+  std::vector<std::unique_ptr<PackedLayer>> packed_;
+  std::vector<int> state_offsets_;
+  int total_state_ = 0;
+  long long weight_count_ = 0;
+  size_t scratch_floats_ = 0;
+  size_t widest_hidden_ = 0;
+  Isa isa_;
+  const KernelTable* kernels_;
+};
+
+class Stream {
+ public:
+  explicit Stream(std::shared_ptr<const Model> model);
+
+  // One step of every layer. x has input_size floats, out receives the top
+  // layer's hidden_size floats. Throws std::invalid_argument (state
+  // untouched) when x holds NaN or Inf.
+  void step(const float* x, float* out);
+  // T steps; X is [T, input_size] row-major, out [T, hidden_size]. The
+  // input projections of all T steps are one matrix-matrix product.
+  void run(const float* X, int T, float* out);
+  void reset();
+
+  const std::shared_ptr<const Model>& model() const { return model_; }
+  const std::vector<float>& state() const { return state_; }
+  // Throws std::invalid_argument (state untouched) on a wrong size or a
+  // non-finite value.
+  void set_state(const float* values, size_t count);
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::vector<float> state_;
+  std::vector<float> scratch_;
+  std::vector<float> run_buffer_;
+};
+
+}  // namespace lnfast

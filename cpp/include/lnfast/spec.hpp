@@ -1,0 +1,68 @@
+// What one recurrent layer computes, in lnfast's canonical form (SPEC.md
+// section 2). Every published LN-RNN/LN-LSTM/LN-GRU variant is a choice of
+// these fields, so the cells need no per-source code paths.
+#pragma once
+
+#include <vector>
+
+namespace lnfast {
+
+enum class CellType { RNN, LSTM, GRU };
+
+// Number of gate blocks of H rows each in W and U for a cell type.
+inline int gate_count(CellType t) {
+  return t == CellType::LSTM ? 4 : (t == CellType::GRU ? 3 : 1);
+}
+
+enum class Activation { Tanh, Relu };
+
+// Where an LSTM normalizes its cell state (SPEC 2.2).
+enum class CellNorm {
+  None,
+  Output,  // h' = sigma(o) * tanh(LN(c')), the state keeps the raw c'
+  State,   // c' <- LN(c'), h' = sigma(o) * tanh(c')
+};
+
+// A layer norm over the units [offset, offset + size) of some vector.
+// Empty gamma/beta mean "no gain"/"no shift".
+struct Norm {
+  int offset = 0;
+  int size = 0;
+  std::vector<float> gamma;
+  std::vector<float> beta;
+  float eps = 1e-5f;
+};
+
+struct LayerSpec {
+  CellType type = CellType::LSTM;
+  int input_size = 0;
+  int hidden_size = 0;
+
+  // Canonical gate order: i,f,g,o (LSTM); r,z,n (GRU). Row-major.
+  std::vector<float> w_ih;  // (G*H, I)
+  std::vector<float> w_hh;  // (G*H, H)
+  std::vector<float> b_ih;  // (G*H) or empty
+  std::vector<float> b_hh;  // (G*H) or empty
+
+  // Norms on W x and on U h ("separate" placement; the paper's GRU uses two
+  // segments each). When a projection is normalized its bias is added after
+  // the norm, otherwise before: the only two places sources put it.
+  std::vector<Norm> x_norms;
+  std::vector<Norm> h_norms;
+  // Norms on each gate's summed pre-activation ("per-gate" placement). For
+  // the GRU candidate this is the sum xn + r * hn.
+  std::vector<Norm> gate_norms;
+
+  CellNorm cell_norm = CellNorm::None;  // LSTM only
+  Norm c_norm;                          // over the H cell units
+
+  Activation activation = Activation::Tanh;  // RNN only
+  float forget_bias = 0.0f;                  // LSTM: added to f after norms
+  // GRU: false is PyTorch's h' = (1-z) n + z h; true is the paper's
+  // h' = (1-z) h + z n.
+  bool gru_paper_update = false;
+  // haste's inference-time zoneout: h' = p h + (1-p) h'.
+  float zoneout = 0.0f;
+};
+
+}  // namespace lnfast

@@ -1,0 +1,54 @@
+// LN-GRU in all its placements (SPEC 2.3) and the plain GRU. The reset gate
+// multiplies the recurrent projection of the candidate, so U h is kept
+// apart from W x here, unlike in the RNN and LSTM.
+#include "cells/cell_steps.hpp"
+#include "cells/projections.hpp"
+
+#include <cstring>
+
+namespace lnfast {
+
+void step_gru(const KernelTable& k, const PackedLayer& layer, float* xw,
+              float* state, float* h_out, float* scratch) {
+  const int H = layer.hidden_size;
+  const int P = layer.rows_padded;
+  float* h = state;
+  float* xp = xw;
+  float* hp = scratch + P;
+  float* s = scratch + 2 * P;
+  float* h_new = scratch + 3 * P;
+
+  if (!layer.x_norms.empty()) {
+    xp = scratch;
+    apply_norms(k, layer.x_norms, xw, xp, false);
+    if (!layer.x_post.empty()) k.add(xp, layer.x_post.data(), xp, layer.rows);
+  }
+  const bool start_from_bias = !layer.h_init.empty();
+  if (start_from_bias)
+    std::memcpy(hp, layer.h_init.data(), sizeof(float) * layer.rows);
+  k.gemm(layer.w_hh.data(), P, H, h, H, 1, hp, P, start_from_bias);
+  if (!layer.h_norms.empty()) {
+    apply_norms(k, layer.h_norms, hp, hp, false);
+    if (!layer.h_post.empty()) k.add(hp, layer.h_post.data(), hp, layer.rows);
+  }
+
+  // r, z
+  k.add(xp, hp, s, 2 * H);
+  apply_norms(k, layer.gate_norms, s, s, false, 0, 2 * H);
+  k.sigmoid(s, s, 2 * H);
+  const float* r = s;
+  const float* z = s + H;
+  // n = tanh([LN](xn + r * hn))
+  float* n = s + 2 * H;
+  k.mul_add(xp + 2 * H, r, hp + 2 * H, n, H);
+  apply_norms(k, layer.gate_norms, s, s, false, 2 * H, 3 * H);
+  k.tanh(n, n, H);
+
+  if (layer.gru_paper_update)
+    k.lerp(z, h, n, h_new, H);  // (1 - z) h + z n
+  else
+    k.lerp(z, n, h, h_new, H);  // (1 - z) n + z h
+  commit_hidden(k, layer, h_new, h, h_out);
+}
+
+}  // namespace lnfast

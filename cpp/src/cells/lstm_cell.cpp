@@ -1,0 +1,39 @@
+// LN-LSTM in all its placements (SPEC 2.2) and the plain LSTM.
+#include "cells/cell_steps.hpp"
+#include "cells/projections.hpp"
+
+namespace lnfast {
+
+void step_lstm(const KernelTable& k, const PackedLayer& layer, float* xw,
+               float* state, float* h_out, float* scratch) {
+  const int H = layer.hidden_size;
+  float* h = state;
+  float* c = state + H;
+  float* gates = combined_preactivations(k, layer, xw, h, scratch);
+  apply_norms(k, layer.gate_norms, gates, gates, false);
+  const float* i = gates;
+  const float* f = gates + H;
+  const float* g = gates + 2 * H;
+  const float* o = gates + 3 * H;
+  k.lstm_cell(i, f, g, c, layer.forget_bias, H);
+
+  float* h_new = scratch + 2 * layer.rows_padded;
+  switch (layer.cell_norm) {
+    case CellNorm::Output: {
+      float* c_normed = scratch + 3 * layer.rows_padded;
+      apply_norm(k, layer.c_norm, c, c_normed, false);
+      k.lstm_hidden(o, c_normed, h_new, H);
+      break;
+    }
+    case CellNorm::State:
+      apply_norm(k, layer.c_norm, c, c, false);
+      k.lstm_hidden(o, c, h_new, H);
+      break;
+    case CellNorm::None:
+      k.lstm_hidden(o, c, h_new, H);
+      break;
+  }
+  commit_hidden(k, layer, h_new, h, h_out);
+}
+
+}  // namespace lnfast

@@ -1,0 +1,51 @@
+// A layer as the cells read it: weights in GEMM panels, absent gains and
+// shifts filled in (1 and 0, which change no bit), biases pre-placed where
+// they cost nothing (folded into the GEMM's starting value) or after a norm.
+#pragma once
+
+#include <vector>
+
+#include "kernels/kernel_table.hpp"
+#include "lnfast/spec.hpp"
+
+namespace lnfast {
+
+struct PackedNorm {
+  int offset = 0;
+  int size = 0;
+  std::vector<float> gamma;
+  std::vector<float> beta;
+  float eps = 0.0f;
+};
+
+struct PackedLayer {
+  CellType type;
+  int input_size, hidden_size;
+  int rows;         // G * H
+  int rows_padded;  // rows rounded up to the kernel's panel
+
+  std::vector<float> w_ih;  // packed panels, rows_padded x input_size
+  std::vector<float> w_hh;  // packed panels, rows_padded x hidden_size
+
+  // The input GEMM starts from x_init (empty: from 0). For RNN/LSTM every
+  // bias that no norm separates is folded in here; the rest is x_post,
+  // added once the x/h projections are combined. GRUs keep h separate
+  // (the reset gate multiplies it), so they also get h_init/h_post.
+  std::vector<float> x_init, x_post, h_init, h_post;
+
+  std::vector<PackedNorm> x_norms, h_norms, gate_norms;
+  CellNorm cell_norm;
+  PackedNorm c_norm;
+  Activation activation;
+  float forget_bias, zoneout;
+  bool gru_paper_update;
+};
+
+PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels);
+
+// Floats of scratch one step of this layer needs.
+inline size_t layer_scratch_floats(const PackedLayer& layer) {
+  return 4 * static_cast<size_t>(layer.rows_padded) + layer.hidden_size;
+}
+
+}  // namespace lnfast

@@ -1,0 +1,56 @@
+#include "cells/projections.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace lnfast {
+
+void apply_norm(const KernelTable& k, const PackedNorm& n, const float* in,
+                float* out, bool accumulate) {
+  float mean, var;
+  k.moments(in + n.offset, n.size, &mean, &var);
+  // eps = 0 on a constant input: var + eps = 0 and the result is beta
+  // (SPEC section 1), not NaN.
+  const float denom = var + n.eps;
+  const float rstd = denom > 0.0f ? 1.0f / std::sqrt(denom) : 0.0f;
+  k.normalize(in + n.offset, n.size, mean, rstd, n.gamma.data(),
+              n.beta.data(), out + n.offset, accumulate);
+}
+
+void apply_norms(const KernelTable& k, const std::vector<PackedNorm>& norms,
+                 const float* in, float* out, bool accumulate, int lo, int hi) {
+  for (const PackedNorm& n : norms)
+    if (n.offset >= lo && n.offset < hi) apply_norm(k, n, in, out, accumulate);
+}
+
+float* combined_preactivations(const KernelTable& k, const PackedLayer& layer,
+                               float* xw, const float* h, float* scratch) {
+  const int H = layer.hidden_size;
+  float* out = xw;
+  if (!layer.x_norms.empty()) {
+    out = scratch;
+    apply_norms(k, layer.x_norms, xw, out, false);
+  }
+  if (!layer.h_norms.empty()) {
+    float* hw = scratch + layer.rows_padded;
+    k.gemm(layer.w_hh.data(), layer.rows_padded, H, h, H, 1, hw,
+           layer.rows_padded, false);
+    apply_norms(k, layer.h_norms, hw, out, true);
+  } else {
+    k.gemm(layer.w_hh.data(), layer.rows_padded, H, h, H, 1, out,
+           layer.rows_padded, true);
+  }
+  if (!layer.x_post.empty()) k.add(out, layer.x_post.data(), out, layer.rows);
+  return out;
+}
+
+void commit_hidden(const KernelTable& k, const PackedLayer& layer,
+                   float* h_new, float* h_state, float* h_out) {
+  const int H = layer.hidden_size;
+  if (layer.zoneout != 0.0f)
+    k.lerp_scalar(layer.zoneout, h_new, h_state, h_new, H);
+  std::memcpy(h_state, h_new, sizeof(float) * H);
+  if (h_out != h_state) std::memcpy(h_out, h_new, sizeof(float) * H);
+}
+
+}  // namespace lnfast

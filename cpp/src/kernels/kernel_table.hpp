@@ -1,0 +1,59 @@
+// The kernels every cell is composed from, one table per instruction set.
+// Cells call through these pointers only; each ISA's translation unit fills
+// a table with code compiled under its own flags.
+#pragma once
+
+#include "lnfast/isa.hpp"
+
+namespace lnfast {
+
+struct KernelTable {
+  Isa isa;
+  // Rows per packed weight panel: one SIMD register of outputs.
+  int panel_rows;
+
+  // y[t][r] (+)= sum_k W[r][k] * x[t][k] for t < batch, r < rows, where W is
+  // packed by pack_panels (rows a multiple of panel_rows). With accumulate
+  // the sum starts from y, otherwise from 0; each output is one FMA chain
+  // over k in ascending order whatever the batch, so a sequence run gives
+  // the same bits as single steps.
+  void (*gemm)(const float* packed, int rows, int cols, const float* x,
+               int ldx, int batch, float* y, int ldy, bool accumulate);
+
+  // Population mean and variance by per-lane Welford merged with Chan.
+  void (*moments)(const float* x, int n, float* mean, float* var);
+  // out (+)= gamma * (x - mean) * rstd + beta.
+  void (*normalize)(const float* x, int n, float mean, float rstd,
+                    const float* gamma, const float* beta, float* out,
+                    bool accumulate);
+
+  void (*add)(const float* a, const float* b, float* out, int n);
+  // out = a + b * c
+  void (*mul_add)(const float* a, const float* b, const float* c, float* out,
+                  int n);
+  // out = a + t * (b - a), t a vector
+  void (*lerp)(const float* t, const float* a, const float* b, float* out,
+               int n);
+  // out = a + t * (b - a), t a scalar
+  void (*lerp_scalar)(float t, const float* a, const float* b, float* out,
+                      int n);
+
+  void (*sigmoid)(const float* x, float* out, int n);
+  void (*tanh)(const float* x, float* out, int n);
+  void (*relu)(const float* x, float* out, int n);
+
+  // c = sigma(f + forget_bias) * c + sigma(i) * tanh(g)
+  void (*lstm_cell)(const float* i, const float* f, const float* g, float* c,
+                    float forget_bias, int n);
+  // h = sigma(o) * tanh(c)
+  void (*lstm_hidden)(const float* o, const float* c, float* h, int n);
+};
+
+const KernelTable& kernels_for(Isa isa);
+
+// Per-ISA tables, defined in one translation unit each.
+const KernelTable& scalar_kernels();
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+
+}  // namespace lnfast

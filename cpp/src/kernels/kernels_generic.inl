@@ -1,0 +1,263 @@
+// Every kernel, written once against a SIMD traits type `V`.
+//
+// Each ISA translation unit defines `V` (register type, width, loads,
+// arithmetic) inside an anonymous namespace and then includes this file in
+// that same namespace. The kernels are therefore distinct internal symbols
+// per unit, compiled with that unit's flags: nothing inline is shared
+// between units built with different instruction sets (no ODR hazard).
+//
+// V must provide: reg, W, zero(), set1(f), load(p), store(p, r),
+// load_tail(p, n) (lanes >= n are 0), store_tail(p, r, n), add, sub, mul,
+// div, fma(a, b, c) = a*b + c, max, min, round_nearest(r), pow2i(r) (r holds
+// integers in [-126, 127]).
+
+using reg = V::reg;
+constexpr int W = V::W;
+
+// Applies f lane-wise to n elements of the inputs, tail included.
+template <class F, class... In>
+inline void map_lanes(float* out, int n, F f, const In*... in) {
+  int i = 0;
+  for (; i + W <= n; i += W) V::store(out + i, f(V::load(in + i)...));
+  if (i < n) V::store_tail(out + i, f(V::load_tail(in + i, n - i)...), n - i);
+}
+
+// ---------------------------------------------------------------- GEMM ---
+
+// NP panels at once against one x: NP independent FMA chains hide latency.
+template <int NP>
+inline void gemv_panels(const float* w, int cols, const float* x, float* y,
+                        bool accumulate) {
+  reg acc[NP];
+  for (int j = 0; j < NP; ++j)
+    acc[j] = accumulate ? V::load(y + j * W) : V::zero();
+  for (int k = 0; k < cols; ++k) {
+    const reg xk = V::set1(x[k]);
+    for (int j = 0; j < NP; ++j)
+      acc[j] = V::fma(V::load(w + (static_cast<long>(j) * cols + k) * W), xk,
+                      acc[j]);
+  }
+  for (int j = 0; j < NP; ++j) V::store(y + j * W, acc[j]);
+}
+
+// One panel against NT inputs: the panel is read once for NT outputs.
+template <int NT>
+inline void gemm_panel(const float* w, int cols, const float* x, int ldx,
+                       float* y, int ldy, bool accumulate) {
+  reg acc[NT];
+  for (int t = 0; t < NT; ++t)
+    acc[t] = accumulate ? V::load(y + static_cast<long>(t) * ldy) : V::zero();
+  for (int k = 0; k < cols; ++k) {
+    const reg wk = V::load(w + static_cast<long>(k) * W);
+    for (int t = 0; t < NT; ++t)
+      acc[t] = V::fma(wk, V::set1(x[static_cast<long>(t) * ldx + k]), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) V::store(y + static_cast<long>(t) * ldy, acc[t]);
+}
+
+void gemm(const float* packed, int rows, int cols, const float* x, int ldx,
+          int batch, float* y, int ldy, bool accumulate) {
+  const int panels = rows / W;
+  const long panel_floats = static_cast<long>(cols) * W;
+  if (batch == 1) {
+    int p = 0;
+    for (; p + 4 <= panels; p += 4)
+      gemv_panels<4>(packed + p * panel_floats, cols, x, y + p * W, accumulate);
+    for (; p < panels; ++p)
+      gemv_panels<1>(packed + p * panel_floats, cols, x, y + p * W, accumulate);
+    return;
+  }
+  // Blocks of time steps small enough for their inputs to stay in L2 while
+  // every panel passes over them.
+  constexpr int kTimeBlock = 64;
+  for (int t0 = 0; t0 < batch; t0 += kTimeBlock) {
+    const int t1 = t0 + kTimeBlock < batch ? t0 + kTimeBlock : batch;
+    for (int p = 0; p < panels; ++p) {
+      const float* w = packed + p * panel_floats;
+      int t = t0;
+      for (; t + 8 <= t1; t += 8)
+        gemm_panel<8>(w, cols, x + static_cast<long>(t) * ldx, ldx,
+                      y + static_cast<long>(t) * ldy + p * W, ldy, accumulate);
+      for (; t < t1; ++t)
+        gemm_panel<1>(w, cols, x + static_cast<long>(t) * ldx, ldx,
+                      y + static_cast<long>(t) * ldy + p * W, ldy, accumulate);
+    }
+  }
+}
+
+// ------------------------------------------------------------- moments ---
+
+struct Moments {
+  float count, mean, m2;
+};
+
+// Chan, Golub, LeVeque: merge two partial (count, mean, M2).
+inline Moments chan_merge(Moments a, Moments b) {
+  if (a.count == 0) return b;
+  if (b.count == 0) return a;
+  const float n = a.count + b.count;
+  const float delta = b.mean - a.mean;
+  const float nb_over_n = b.count / n;
+  return {n, a.mean + delta * nb_over_n,
+          a.m2 + b.m2 + delta * delta * a.count * nb_over_n};
+}
+
+void moments(const float* x, int n, float* mean_out, float* var_out) {
+  // Two register sets of per-lane Welford accumulators, so consecutive
+  // blocks do not wait on each other's mean update.
+  reg mean0 = V::zero(), m2_0 = V::zero();
+  reg mean1 = V::zero(), m2_1 = V::zero();
+  int count0 = 0, count1 = 0;
+  int i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    ++count0;
+    ++count1;
+    const reg inv = V::set1(1.0f / static_cast<float>(count0));
+    const reg x0 = V::load(x + i), x1 = V::load(x + i + W);
+    const reg d0 = V::sub(x0, mean0), d1 = V::sub(x1, mean1);
+    mean0 = V::fma(d0, inv, mean0);
+    mean1 = V::fma(d1, inv, mean1);
+    m2_0 = V::fma(d0, V::sub(x0, mean0), m2_0);
+    m2_1 = V::fma(d1, V::sub(x1, mean1), m2_1);
+  }
+  if (i + W <= n) {
+    ++count0;
+    const reg inv = V::set1(1.0f / static_cast<float>(count0));
+    const reg x0 = V::load(x + i);
+    const reg d0 = V::sub(x0, mean0);
+    mean0 = V::fma(d0, inv, mean0);
+    m2_0 = V::fma(d0, V::sub(x0, mean0), m2_0);
+    i += W;
+  }
+  // The tail (< W elements) gets its own scalar Welford accumulator.
+  Moments tail{0, 0, 0};
+  for (; i < n; ++i) {
+    tail.count += 1;
+    const float d = x[i] - tail.mean;
+    tail.mean += d / tail.count;
+    tail.m2 += d * (x[i] - tail.mean);
+  }
+  alignas(64) float means[2 * W], m2s[2 * W];
+  V::store(means, mean0);
+  V::store(means + W, mean1);
+  V::store(m2s, m2_0);
+  V::store(m2s + W, m2_1);
+  Moments lanes[2 * W];
+  for (int l = 0; l < W; ++l) {
+    lanes[l] = {static_cast<float>(count0), means[l], m2s[l]};
+    lanes[W + l] = {static_cast<float>(count1), means[W + l], m2s[W + l]};
+  }
+  // Pairwise tree: partial counts stay balanced, as Chan's analysis wants.
+  for (int width = 2 * W; width > 1; width /= 2)
+    for (int l = 0; l < width / 2; ++l)
+      lanes[l] = chan_merge(lanes[l], lanes[l + width / 2]);
+  const Moments all = chan_merge(lanes[0], tail);
+  *mean_out = all.mean;
+  *var_out = all.count > 0 ? all.m2 / all.count : 0.0f;
+}
+
+void normalize(const float* x, int n, float mean, float rstd,
+               const float* gamma, const float* beta, float* out,
+               bool accumulate) {
+  const reg vmean = V::set1(mean), vrstd = V::set1(rstd);
+  auto affine = [&](reg xv, reg g, reg b) {
+    return V::fma(V::mul(V::sub(xv, vmean), vrstd), g, b);
+  };
+  if (accumulate)
+    map_lanes(out, n, [&](reg xv, reg g, reg b, reg o) {
+      return V::add(o, affine(xv, g, b));
+    }, x, gamma, beta, static_cast<const float*>(out));
+  else
+    map_lanes(out, n, affine, x, gamma, beta);
+}
+
+// --------------------------------------------------------- elementwise ---
+
+void add(const float* a, const float* b, float* out, int n) {
+  map_lanes(out, n, [](reg x, reg y) { return V::add(x, y); }, a, b);
+}
+
+void mul_add(const float* a, const float* b, const float* c, float* out,
+             int n) {
+  map_lanes(out, n, [](reg x, reg y, reg z) { return V::fma(y, z, x); }, a, b,
+            c);
+}
+
+void lerp(const float* t, const float* a, const float* b, float* out, int n) {
+  map_lanes(out, n,
+            [](reg tv, reg x, reg y) { return V::fma(tv, V::sub(y, x), x); },
+            t, a, b);
+}
+
+void lerp_scalar(float t, const float* a, const float* b, float* out, int n) {
+  const reg tv = V::set1(t);
+  map_lanes(out, n, [&](reg x, reg y) { return V::fma(tv, V::sub(y, x), x); },
+            a, b);
+}
+
+// ---------------------------------------------------------- activations ---
+// exp by range reduction x = n ln2 + r, |r| <= ln2/2, and a degree-6
+// polynomial for e^r (the classic Cephes expf coefficients). Relative error
+// about 2 ulp on the clamped range; see tests/test_kernels.py for the
+// measured bounds of sigmoid and tanh built on it.
+
+inline reg exp_v(reg x) {
+  // Clamped so 2^n stays a normal float; beyond it sigmoid/tanh saturate.
+  x = V::min(V::max(x, V::set1(-87.0f)), V::set1(88.0f));
+  const reg n = V::round_nearest(V::mul(x, V::set1(1.44269504088896341f)));
+  reg r = V::fma(n, V::set1(-0.693359375f), x);
+  r = V::fma(n, V::set1(2.12194440e-4f), r);
+  reg p = V::set1(1.9875691500e-4f);
+  p = V::fma(p, r, V::set1(1.3981999507e-3f));
+  p = V::fma(p, r, V::set1(8.3334519073e-3f));
+  p = V::fma(p, r, V::set1(4.1665795894e-2f));
+  p = V::fma(p, r, V::set1(1.6666665459e-1f));
+  p = V::fma(p, r, V::set1(5.0000001201e-1f));
+  p = V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
+  return V::mul(p, V::pow2i(n));
+}
+
+inline reg sigmoid_v(reg x) {
+  const reg one = V::set1(1.0f);
+  return V::div(one, V::add(one, exp_v(V::sub(V::zero(), x))));
+}
+
+// tanh(x) = 2 sigmoid(2x) - 1: absolute error stays ~1e-7 everywhere, which
+// is the error that matters once the result is summed into a state.
+inline reg tanh_v(reg x) {
+  const reg two = V::set1(2.0f);
+  return V::fma(two, sigmoid_v(V::mul(two, x)), V::set1(-1.0f));
+}
+
+void sigmoid(const float* x, float* out, int n) {
+  map_lanes(out, n, [](reg v) { return sigmoid_v(v); }, x);
+}
+
+void tanh_kernel(const float* x, float* out, int n) {
+  map_lanes(out, n, [](reg v) { return tanh_v(v); }, x);
+}
+
+void relu(const float* x, float* out, int n) {
+  map_lanes(out, n, [](reg v) { return V::max(v, V::zero()); }, x);
+}
+
+void lstm_cell(const float* i, const float* f, const float* g, float* c,
+               float forget_bias, int n) {
+  const reg fb = V::set1(forget_bias);
+  map_lanes(c, n, [&](reg iv, reg fv, reg gv, reg cv) {
+    return V::fma(sigmoid_v(V::add(fv, fb)), cv,
+                  V::mul(sigmoid_v(iv), tanh_v(gv)));
+  }, i, f, g, static_cast<const float*>(c));
+}
+
+void lstm_hidden(const float* o, const float* c, float* h, int n) {
+  map_lanes(h, n, [](reg ov, reg cv) { return V::mul(sigmoid_v(ov), tanh_v(cv)); },
+            o, c);
+}
+
+constexpr KernelTable make_table(Isa isa) {
+  return KernelTable{isa,     W,           gemm,        moments,
+                     normalize, add,       mul_add,     lerp,
+                     lerp_scalar, sigmoid, tanh_kernel, relu,
+                     lstm_cell, lstm_hidden};
+}

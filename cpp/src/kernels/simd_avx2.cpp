@@ -1,0 +1,53 @@
+// AVX2 + FMA: 8 floats per register. Compiled with -mavx2 -mfma (this file
+// only); reached only after the run-time check in isa_detect.cpp.
+#include <immintrin.h>
+
+#include "kernels/kernel_table.hpp"
+
+namespace lnfast {
+namespace {
+
+struct V {
+  using reg = __m256;
+  static constexpr int W = 8;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg set1(float f) { return _mm256_set1_ps(f); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, reg r) { _mm256_storeu_ps(p, r); }
+  static __m256i tail_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static reg load_tail(const float* p, int n) {
+    return _mm256_maskload_ps(p, tail_mask(n));
+  }
+  static void store_tail(float* p, reg r, int n) {
+    _mm256_maskstore_ps(p, tail_mask(n), r);
+  }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static reg round_nearest(reg a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static reg pow2i(reg n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n),
+                                       _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+};
+
+#include "kernels/kernels_generic.inl"
+
+}  // namespace
+
+const KernelTable& avx2_kernels() {
+  static constexpr KernelTable table = make_table(Isa::Avx2);
+  return table;
+}
+
+}  // namespace lnfast

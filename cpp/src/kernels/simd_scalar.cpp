@@ -1,0 +1,45 @@
+// The portable path: one float per "register". Built with no ISA flags and
+// no FP contraction, so it is plain IEEE arithmetic on any CPU.
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernel_table.hpp"
+
+namespace lnfast {
+namespace {
+
+struct V {
+  using reg = float;
+  static constexpr int W = 1;
+  static reg zero() { return 0.0f; }
+  static reg set1(float f) { return f; }
+  static reg load(const float* p) { return *p; }
+  static void store(float* p, reg r) { *p = r; }
+  static reg load_tail(const float* p, int) { return *p; }
+  static void store_tail(float* p, reg r, int) { *p = r; }
+  static reg add(reg a, reg b) { return a + b; }
+  static reg sub(reg a, reg b) { return a - b; }
+  static reg mul(reg a, reg b) { return a * b; }
+  static reg div(reg a, reg b) { return a / b; }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static reg max(reg a, reg b) { return a > b ? a : b; }
+  static reg min(reg a, reg b) { return a < b ? a : b; }
+  static reg round_nearest(reg a) { return std::nearbyint(a); }
+  static reg pow2i(reg n) {
+    const int bits = (static_cast<int>(n) + 127) << 23;
+    float out;
+    std::memcpy(&out, &bits, sizeof out);
+    return out;
+  }
+};
+
+#include "kernels/kernels_generic.inl"
+
+}  // namespace
+
+const KernelTable& scalar_kernels() {
+  static constexpr KernelTable table = make_table(Isa::Scalar);
+  return table;
+}
+
+}  // namespace lnfast

@@ -1,0 +1,56 @@
+#include "lnfast/model.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "cells/packed_layer.hpp"
+#include "model/validate_spec.hpp"
+
+namespace lnfast {
+
+Model::Model(std::vector<LayerSpec> layers, Isa isa)
+    : specs_(std::move(layers)), isa_(isa), kernels_(&kernels_for(isa)) {
+  if (specs_.empty())
+    throw std::invalid_argument("a model needs at least one layer");
+  for (size_t k = 0; k < specs_.size(); ++k) {
+    validate_layer_spec(specs_[k], static_cast<int>(k));
+    if (k > 0 && specs_[k].input_size != specs_[k - 1].hidden_size)
+      throw std::invalid_argument(
+          "layer " + std::to_string(k) + ": input_size " +
+          std::to_string(specs_[k].input_size) +
+          " does not match the hidden_size " +
+          std::to_string(specs_[k - 1].hidden_size) + " of layer " +
+          std::to_string(k - 1) + " below it");
+  }
+  int offset = 0;
+  for (const LayerSpec& spec : specs_) {
+    packed_.push_back(std::make_unique<PackedLayer>(pack_layer(spec, *kernels_)));
+    const PackedLayer& L = *packed_.back();
+    state_offsets_.push_back(offset);
+    offset += (spec.type == CellType::LSTM ? 2 : 1) * spec.hidden_size;
+    weight_count_ += static_cast<long long>(spec.w_ih.size() + spec.w_hh.size());
+    // Scratch: this layer's step, its input projection, and the hidden
+    // vector handed to the next layer.
+    scratch_floats_ = std::max(scratch_floats_,
+                               layer_scratch_floats(L) + L.rows_padded);
+  }
+  for (const LayerSpec& spec : specs_)
+    widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(spec.hidden_size));
+  scratch_floats_ += 2 * widest_hidden_;
+  total_state_ = offset;
+}
+
+Model::~Model() = default;
+
+int Model::input_size() const { return specs_.front().input_size; }
+int Model::hidden_size() const { return specs_.back().hidden_size; }
+int Model::num_layers() const { return static_cast<int>(specs_.size()); }
+const LayerSpec& Model::layer(int k) const { return specs_.at(k); }
+int Model::state_offset(int k) const { return state_offsets_.at(k); }
+int Model::state_size(int k) const {
+  const LayerSpec& s = specs_.at(k);
+  return (s.type == CellType::LSTM ? 2 : 1) * s.hidden_size;
+}
+
+}  // namespace lnfast

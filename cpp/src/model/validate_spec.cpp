@@ -1,0 +1,143 @@
+#include "model/validate_spec.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace lnfast {
+namespace {
+
+class SpecError {
+ public:
+  explicit SpecError(int layer) { msg_ << "layer " << layer << ": "; }
+  template <class T>
+  SpecError& operator<<(const T& v) {
+    msg_ << v;
+    return *this;
+  }
+  [[noreturn]] void raise() { throw std::invalid_argument(msg_.str()); }
+
+ private:
+  std::ostringstream msg_;
+};
+
+void check_size(int layer, const char* name, size_t got, size_t want,
+                bool optional) {
+  if (optional && got == 0) return;
+  if (got != want)
+    (SpecError(layer) << name << " has " << got << " values, expected " << want)
+        .raise();
+}
+
+void check_finite(int layer, const char* name, const std::vector<float>& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      (SpecError(layer) << name << " holds a non-finite value (" << v[i]
+                        << ") at flat index " << i)
+          .raise();
+}
+
+void check_norm(int layer, const std::string& name, const Norm& n, int limit) {
+  if (n.size <= 0 || n.offset < 0 || n.offset + n.size > limit)
+    (SpecError(layer) << name << " covers units [" << n.offset << ", "
+                      << n.offset + n.size << "), which is not inside [0, "
+                      << limit << ")")
+        .raise();
+  check_size(layer, (name + ".gamma").c_str(), n.gamma.size(), n.size, true);
+  check_size(layer, (name + ".beta").c_str(), n.beta.size(), n.size, true);
+  check_finite(layer, (name + ".gamma").c_str(), n.gamma);
+  check_finite(layer, (name + ".beta").c_str(), n.beta);
+  if (!(n.eps >= 0.0f) || !std::isfinite(n.eps))
+    (SpecError(layer) << name << ".eps must be finite and >= 0, got " << n.eps)
+        .raise();
+}
+
+// Norms on a projection must tile it, or some units would be left
+// unwritten.
+void check_tiling(int layer, const char* name, std::vector<Norm> norms,
+                  int rows) {
+  if (norms.empty()) return;
+  std::sort(norms.begin(), norms.end(),
+            [](const Norm& a, const Norm& b) { return a.offset < b.offset; });
+  int next = 0;
+  for (const Norm& n : norms) {
+    if (n.offset != next)
+      (SpecError(layer) << name << " must cover units [0, " << rows
+                        << ") without gaps or overlaps; a segment starts at "
+                        << n.offset << " where " << next << " was expected")
+          .raise();
+    next = n.offset + n.size;
+  }
+  if (next != rows)
+    (SpecError(layer) << name << " cover units [0, " << next << "), expected [0, "
+                      << rows << ")")
+        .raise();
+}
+
+}  // namespace
+
+void validate_layer_spec(const LayerSpec& s, int layer) {
+  if (s.input_size <= 0 || s.hidden_size <= 0)
+    (SpecError(layer) << "input_size and hidden_size must be positive, got "
+                      << s.input_size << " and " << s.hidden_size)
+        .raise();
+  const int G = gate_count(s.type);
+  const int H = s.hidden_size;
+  const size_t rows = static_cast<size_t>(G) * H;
+  check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
+  check_size(layer, "w_hh", s.w_hh.size(), rows * H, false);
+  check_size(layer, "b_ih", s.b_ih.size(), rows, true);
+  check_size(layer, "b_hh", s.b_hh.size(), rows, true);
+  check_finite(layer, "w_ih", s.w_ih);
+  check_finite(layer, "w_hh", s.w_hh);
+  check_finite(layer, "b_ih", s.b_ih);
+  check_finite(layer, "b_hh", s.b_hh);
+
+  const struct {
+    const char* name;
+    const std::vector<Norm>* norms;
+  } groups[] = {{"x_norms", &s.x_norms},
+                {"h_norms", &s.h_norms},
+                {"gate_norms", &s.gate_norms}};
+  for (const auto& group : groups)
+    for (size_t i = 0; i < group.norms->size(); ++i)
+      check_norm(layer, std::string(group.name) + "[" + std::to_string(i) + "]",
+                 (*group.norms)[i], static_cast<int>(rows));
+  check_tiling(layer, "x_norms", s.x_norms, static_cast<int>(rows));
+  check_tiling(layer, "h_norms", s.h_norms, static_cast<int>(rows));
+
+  // A gate norm sees one gate's units: the cells apply them gate by gate.
+  std::vector<Norm> gate_norms = s.gate_norms;
+  std::sort(gate_norms.begin(), gate_norms.end(),
+            [](const Norm& a, const Norm& b) { return a.offset < b.offset; });
+  for (size_t i = 0; i < gate_norms.size(); ++i) {
+    const Norm& n = gate_norms[i];
+    if (n.offset / H != (n.offset + n.size - 1) / H)
+      (SpecError(layer) << "gate_norms segment [" << n.offset << ", "
+                        << n.offset + n.size << ") spans more than one gate of "
+                        << H << " units")
+          .raise();
+    if (i > 0 && gate_norms[i - 1].offset + gate_norms[i - 1].size > n.offset)
+      (SpecError(layer) << "gate_norms segments overlap at unit " << n.offset)
+          .raise();
+  }
+
+  if (s.type == CellType::LSTM) {
+    if (s.cell_norm != CellNorm::None) {
+      check_norm(layer, "c_norm", s.c_norm, H);
+      if (s.c_norm.offset != 0 || s.c_norm.size != H)
+        (SpecError(layer) << "c_norm must cover all " << H << " cell units")
+            .raise();
+    }
+  } else if (s.cell_norm != CellNorm::None) {
+    (SpecError(layer) << "a cell-state norm exists only for LSTM layers").raise();
+  }
+  if (!std::isfinite(s.forget_bias))
+    (SpecError(layer) << "forget_bias must be finite").raise();
+  if (!(s.zoneout >= 0.0f && s.zoneout <= 1.0f))
+    (SpecError(layer) << "zoneout must be in [0, 1], got " << s.zoneout).raise();
+}
+
+}  // namespace lnfast

@@ -1,0 +1,296 @@
+"""One configurable cell per family: what a layer computes (SPEC.md section 2).
+
+Weights are given in lnfast's canonical gate order (LSTM: i, f, g, o; GRU:
+r, z, n), as ``w_ih`` of shape (G*H, I) and ``w_hh`` of shape (G*H, H), the
+way ``torch.nn.LSTM`` stores them. Loaders for other layouts permute and
+transpose into this form once, at load time.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["LayerNorm", "LSTM", "GRU", "RNN"]
+
+
+def _real_array(value, name: str, shape: tuple) -> np.ndarray:
+    """A C-contiguous float32 copy of ``value``, checked for shape and NaN."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
+        raise ValueError(f"{name} holds a non-finite value at flat index {bad}")
+    return arr
+
+
+def _optional_array(value, name: str, shape: tuple) -> Optional[np.ndarray]:
+    return None if value is None else _real_array(value, name, shape)
+
+
+def _float(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class LayerNorm:
+    """Parameters of one layer norm: optional gain and shift, and eps.
+
+    ``LN(z) = gamma * (z - mean) / sqrt(var + eps) + beta`` over the units
+    it covers (population variance). eps = 0 is allowed; a constant input
+    then gives beta.
+    """
+
+    gamma: Optional[np.ndarray] = None
+    beta: Optional[np.ndarray] = None
+    eps: float = 1e-5
+
+    def _core_norm(self, offset: int, size: int, name: str) -> "_core.Norm":
+        eps = _float(self.eps, f"{name}.eps")
+        if eps < 0:
+            raise ValueError(f"{name}.eps must be >= 0, got {eps}")
+        gamma = _optional_array(self.gamma, f"{name}.gamma", (size,))
+        beta = _optional_array(self.beta, f"{name}.beta", (size,))
+        return _core.Norm(offset, size, gamma, beta, eps)
+
+
+def _norm_or_default(norm, name: str) -> LayerNorm:
+    if norm is None:
+        return LayerNorm()
+    if not isinstance(norm, LayerNorm):
+        raise TypeError(f"{name} must be an lnfast.LayerNorm, got {type(norm).__name__}")
+    return norm
+
+
+def _norm_list(norms, count: int, name: str) -> Sequence[LayerNorm]:
+    if norms is None:
+        return [LayerNorm()] * count
+    if isinstance(norms, LayerNorm):
+        norms = [norms]
+    norms = list(norms)
+    if len(norms) != count:
+        raise ValueError(f"{name} must hold {count} LayerNorms, got {len(norms)}")
+    return [_norm_or_default(n, f"{name}[{i}]") for i, n in enumerate(norms)]
+
+
+class _Cell:
+    """Shared construction: weight shapes, biases, zoneout."""
+
+    gates: int = 1
+    family: str = ""
+    _norm_choices: tuple = ("none",)
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh, norm: str, zoneout):
+        w_ih_arr = np.asarray(w_ih)
+        w_hh_arr = np.asarray(w_hh)
+        if w_hh_arr.ndim != 2 or w_hh_arr.shape[0] % self.gates or w_hh_arr.shape[0] == 0:
+            raise ValueError(
+                f"{self.family}: w_hh must have shape ({self.gates}*H, H), got {w_hh_arr.shape}")
+        hidden = w_hh_arr.shape[0] // self.gates
+        if w_ih_arr.ndim != 2 or w_ih_arr.shape[0] != self.gates * hidden or w_ih_arr.shape[1] == 0:
+            raise ValueError(
+                f"{self.family}: w_ih must have shape ({self.gates * hidden}, input_size) "
+                f"to match w_hh's hidden size {hidden}, got {w_ih_arr.shape}")
+        self.hidden_size = hidden
+        self.input_size = int(w_ih_arr.shape[1])
+        rows = self.gates * hidden
+        self.w_ih = _real_array(w_ih_arr, f"{self.family}.w_ih", (rows, self.input_size))
+        self.w_hh = _real_array(w_hh_arr, f"{self.family}.w_hh", (rows, hidden))
+        self.b_ih = _optional_array(b_ih, f"{self.family}.b_ih", (rows,))
+        self.b_hh = _optional_array(b_hh, f"{self.family}.b_hh", (rows,))
+        if norm not in self._norm_choices:
+            raise ValueError(
+                f"{self.family}: norm must be one of {self._norm_choices}, got {norm!r}")
+        self.norm = norm
+        self.zoneout = _float(zoneout, f"{self.family}.zoneout")
+        if not 0.0 <= self.zoneout <= 1.0:
+            raise ValueError(f"{self.family}.zoneout must be in [0, 1], got {self.zoneout}")
+
+    def _base_spec(self, cell_type) -> "_core.LayerSpec":
+        spec = _core.LayerSpec()
+        spec.type = cell_type
+        spec.input_size = self.input_size
+        spec.hidden_size = self.hidden_size
+        spec.w_ih = self.w_ih
+        spec.w_hh = self.w_hh
+        spec.b_ih = self.b_ih
+        spec.b_hh = self.b_hh
+        spec.zoneout = self.zoneout
+        return spec
+
+    def _separate_norms(self, spec, ln_x, ln_h):
+        rows = self.gates * self.hidden_size
+        spec.x_norms = [_norm_or_default(ln_x, "ln_x")._core_norm(0, rows, "ln_x")]
+        spec.h_norms = [_norm_or_default(ln_h, "ln_h")._core_norm(0, rows, "ln_h")]
+
+    def _per_gate_norms(self, spec, ln_gates):
+        H = self.hidden_size
+        norms = _norm_list(ln_gates, self.gates, "ln_gates")
+        spec.gate_norms = [n._core_norm(g * H, H, f"ln_gates[{g}]") for g, n in enumerate(norms)]
+
+    def _build(self) -> "_core.LayerSpec":
+        raise NotImplementedError
+
+    def to_core(self) -> "_core.LayerSpec":
+        return self._core_spec
+
+    # The core spec is derived data: pickles carry the arrays and options.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_core_spec", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._core_spec = self._build()
+
+    def __repr__(self) -> str:
+        return (f"lnfast.{type(self).__name__}(input_size={self.input_size}, "
+                f"hidden_size={self.hidden_size}, norm={self.norm!r})")
+
+
+class LSTM(_Cell):
+    """An LSTM layer: LN-LSTM in any placement, or the plain LSTM.
+
+    norm:
+      "none"      gates = W x + b_ih + U h + b_hh
+      "separate"  gates = LN_x(W x) + LN_h(U h) + b_ih + b_hh (paper eq. 20;
+                  fastrnns, NeMo, haste); ln_x, ln_h over all 4H units
+      "per_gate"  s = W x + U h + b; gate_k = LN_k(s_k) (TF contrib, Magenta,
+                  icefall); ln_gates = [LN_i, LN_f, LN_g, LN_o], H units each
+    cell_norm:
+      "none"      h' = sigma(o) tanh(c')
+      "output"    h' = sigma(o) tanh(LN_c(c')), the state keeps raw c' (paper
+                  eq. 22, haste, Magenta)
+      "state"     c' <- LN_c(c'); h' = sigma(o) tanh(c') (fastrnns, NeMo, TF
+                  Addons, TF contrib, icefall)
+    forget_bias is added to f after the norms (TF contrib/Magenta use 1.0);
+    zoneout p gives h' = p h + (1 - p) h' (haste at inference).
+    """
+
+    gates = 4
+    family = "LSTM"
+    _norm_choices = ("none", "separate", "per_gate")
+
+    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
+                 ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
+                 ln_gates: Optional[Sequence[LayerNorm]] = None,
+                 cell_norm: str = "none", ln_c: Optional[LayerNorm] = None,
+                 forget_bias: float = 0.0, zoneout: float = 0.0):
+        super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
+        if cell_norm not in ("none", "output", "state"):
+            raise ValueError(f"LSTM: cell_norm must be 'none', 'output' or 'state', got {cell_norm!r}")
+        self.ln_x, self.ln_h, self.ln_gates = ln_x, ln_h, ln_gates
+        self.cell_norm, self.ln_c = cell_norm, ln_c
+        self.forget_bias = _float(forget_bias, "LSTM.forget_bias")
+        self._core_spec = self._build()  # validates every norm now
+
+    def _build(self):
+        spec = self._base_spec(_core.CellType.LSTM)
+        if self.norm == "separate":
+            self._separate_norms(spec, self.ln_x, self.ln_h)
+        elif self.norm == "per_gate":
+            self._per_gate_norms(spec, self.ln_gates)
+        spec.cell_norm = {"none": _core.CellNorm.NONE, "output": _core.CellNorm.OUTPUT,
+                          "state": _core.CellNorm.STATE}[self.cell_norm]
+        if self.cell_norm != "none":
+            spec.c_norm = _norm_or_default(self.ln_c, "ln_c")._core_norm(0, self.hidden_size, "ln_c")
+        spec.forget_bias = self.forget_bias
+        return spec
+
+
+
+class GRU(_Cell):
+    """A GRU layer: LN-GRU in any placement, or the plain GRU.
+
+    Reset after the recurrent matmul: n = tanh(xn + r * hn) (PyTorch, haste).
+    norm:
+      "none"      PyTorch's nn.GRU
+      "separate"  LN_x over W x (3H), LN_h over U h (3H), biases after (haste)
+      "paper"     four norms (eq. 26-28): ln_x = (LN over the r,z rows of W x,
+                  LN over its n rows), ln_h likewise for U h
+      "per_gate"  r = sigma(LN_r(xr + hr)), z = sigma(LN_z(xz + hz)),
+                  n = tanh(LN_n(xn + r * hn)) (icefall)
+    update: "pytorch" h' = (1 - z) n + z h; "paper" h' = (1 - z) h + z n.
+    """
+
+    gates = 3
+    family = "GRU"
+    _norm_choices = ("none", "separate", "paper", "per_gate")
+
+    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
+                 ln_x=None, ln_h=None, ln_gates: Optional[Sequence[LayerNorm]] = None,
+                 update: str = "pytorch", zoneout: float = 0.0):
+        super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
+        if update not in ("pytorch", "paper"):
+            raise ValueError(f"GRU: update must be 'pytorch' or 'paper', got {update!r}")
+        self.ln_x, self.ln_h, self.ln_gates, self.update = ln_x, ln_h, ln_gates, update
+        self._core_spec = self._build()
+
+    def _paper_pair(self, pair, name):
+        H = self.hidden_size
+        norms = _norm_list(pair, 2, name)
+        return [norms[0]._core_norm(0, 2 * H, f"{name}[0]"),
+                norms[1]._core_norm(2 * H, H, f"{name}[1]")]
+
+    def _build(self):
+        spec = self._base_spec(_core.CellType.GRU)
+        if self.norm == "separate":
+            self._separate_norms(spec, self.ln_x, self.ln_h)
+        elif self.norm == "paper":
+            spec.x_norms = self._paper_pair(self.ln_x, "ln_x")
+            spec.h_norms = self._paper_pair(self.ln_h, "ln_h")
+        elif self.norm == "per_gate":
+            self._per_gate_norms(spec, self.ln_gates)
+        spec.gru_paper_update = self.update == "paper"
+        return spec
+
+
+class RNN(_Cell):
+    """An Elman layer: the LN-RNN of paper eq. 4, or the plain RNN.
+
+    norm:
+      "none"      h' = f(W x + b_ih + U h + b_hh)
+      "per_gate"  h' = f(LN(W x + U h + b)) (the paper; alias "sum").
+                  TF Addons' f(LN(a; g) + b) is this with beta = b.
+      "separate"  h' = f(LN_x(W x) + LN_h(U h) + b)
+    activation: "tanh" or "relu".
+    """
+
+    gates = 1
+    family = "RNN"
+    _norm_choices = ("none", "per_gate", "sum", "separate")
+
+    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
+                 ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
+                 ln: Optional[LayerNorm] = None, activation: str = "tanh",
+                 zoneout: float = 0.0):
+        super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
+        if self.norm == "sum":
+            self.norm = "per_gate"
+        if activation not in ("tanh", "relu"):
+            raise ValueError(f"RNN: activation must be 'tanh' or 'relu', got {activation!r}")
+        self.ln_x, self.ln_h, self.ln, self.activation = ln_x, ln_h, ln, activation
+        self._core_spec = self._build()
+
+    def _build(self):
+        spec = self._base_spec(_core.CellType.RNN)
+        if self.norm == "separate":
+            self._separate_norms(spec, self.ln_x, self.ln_h)
+        elif self.norm == "per_gate":
+            self._per_gate_norms(spec, self.ln)
+        spec.activation = _core.Activation.RELU if self.activation == "relu" else _core.Activation.TANH
+        return spec
