@@ -34,6 +34,9 @@ class Model {
   int state_offset(int k) const;
   int total_state_size() const { return total_state_; }
   long long weight_count() const { return weight_count_; }
+  // One pass over every packed weight with full-width loads: the floor a
+  // step's GEMV cannot beat. Returns their sum so the reads stay.
+  float read_weights_once() const;
 
  private:
   friend class Stream;

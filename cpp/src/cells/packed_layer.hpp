@@ -41,6 +41,12 @@ struct PackedLayer {
   bool gru_paper_update;
 };
 
+// Row panels of `panel` rows stored k-major: panel p holds
+// W[p*panel + r][k] at (p*cols + k)*panel + r, rows past the end are 0. A
+// step then streams the weights once, in order, with no horizontal sums.
+std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
+                               int panel);
+
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels);
 
 // Floats of scratch one step of this layer needs.

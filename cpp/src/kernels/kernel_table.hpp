@@ -47,6 +47,10 @@ struct KernelTable {
                     float forget_bias, int n);
   // h = sigma(o) * tanh(c)
   void (*lstm_hidden)(const float* o, const float* c, float* h, int n);
+
+  // Reads n floats with full-width loads and returns their sum: the
+  // benchmark's floor, a pass over the weight bytes with no math.
+  float (*stream_read)(const float* p, long n);
 };
 
 const KernelTable& kernels_for(Isa isa);

@@ -103,6 +103,15 @@ inline Moments chan_merge(Moments a, Moments b) {
 }
 
 void moments(const float* x, int n, float* mean_out, float* var_out) {
+  if (n <= 0) {
+    *mean_out = *var_out = 0.0f;
+    return;
+  }
+  // Shifting by one sample first makes the values small, so the running
+  // means carry full float32 precision even under a large common offset;
+  // the shift changes no variance.
+  const float shift = x[0];
+  const reg vshift = V::set1(shift);
   // Two register sets of per-lane Welford accumulators, so consecutive
   // blocks do not wait on each other's mean update.
   reg mean0 = V::zero(), m2_0 = V::zero();
@@ -113,7 +122,8 @@ void moments(const float* x, int n, float* mean_out, float* var_out) {
     ++count0;
     ++count1;
     const reg inv = V::set1(1.0f / static_cast<float>(count0));
-    const reg x0 = V::load(x + i), x1 = V::load(x + i + W);
+    const reg x0 = V::sub(V::load(x + i), vshift);
+    const reg x1 = V::sub(V::load(x + i + W), vshift);
     const reg d0 = V::sub(x0, mean0), d1 = V::sub(x1, mean1);
     mean0 = V::fma(d0, inv, mean0);
     mean1 = V::fma(d1, inv, mean1);
@@ -123,7 +133,7 @@ void moments(const float* x, int n, float* mean_out, float* var_out) {
   if (i + W <= n) {
     ++count0;
     const reg inv = V::set1(1.0f / static_cast<float>(count0));
-    const reg x0 = V::load(x + i);
+    const reg x0 = V::sub(V::load(x + i), vshift);
     const reg d0 = V::sub(x0, mean0);
     mean0 = V::fma(d0, inv, mean0);
     m2_0 = V::fma(d0, V::sub(x0, mean0), m2_0);
@@ -132,10 +142,11 @@ void moments(const float* x, int n, float* mean_out, float* var_out) {
   // The tail (< W elements) gets its own scalar Welford accumulator.
   Moments tail{0, 0, 0};
   for (; i < n; ++i) {
+    const float xi = x[i] - shift;
     tail.count += 1;
-    const float d = x[i] - tail.mean;
+    const float d = xi - tail.mean;
     tail.mean += d / tail.count;
-    tail.m2 += d * (x[i] - tail.mean);
+    tail.m2 += d * (xi - tail.mean);
   }
   alignas(64) float means[2 * W], m2s[2 * W];
   V::store(means, mean0);
@@ -152,8 +163,8 @@ void moments(const float* x, int n, float* mean_out, float* var_out) {
     for (int l = 0; l < width / 2; ++l)
       lanes[l] = chan_merge(lanes[l], lanes[l + width / 2]);
   const Moments all = chan_merge(lanes[0], tail);
-  *mean_out = all.mean;
-  *var_out = all.count > 0 ? all.m2 / all.count : 0.0f;
+  *mean_out = shift + all.mean;
+  *var_out = all.m2 / all.count;
 }
 
 void normalize(const float* x, int n, float mean, float rstd,
@@ -255,9 +266,26 @@ void lstm_hidden(const float* o, const float* c, float* h, int n) {
             o, c);
 }
 
+float stream_read(const float* p, long n) {
+  reg a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+  long i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    a0 = V::add(a0, V::load(p + i));
+    a1 = V::add(a1, V::load(p + i + W));
+    a2 = V::add(a2, V::load(p + i + 2 * W));
+    a3 = V::add(a3, V::load(p + i + 3 * W));
+  }
+  alignas(64) float lanes[W];
+  V::store(lanes, V::add(V::add(a0, a1), V::add(a2, a3)));
+  float total = 0.0f;
+  for (int l = 0; l < W; ++l) total += lanes[l];
+  for (; i < n; ++i) total += p[i];
+  return total;
+}
+
 constexpr KernelTable make_table(Isa isa) {
   return KernelTable{isa,     W,           gemm,        moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
-                     lstm_cell, lstm_hidden};
+                     lstm_cell, lstm_hidden, stream_read};
 }

@@ -46,6 +46,14 @@ Model::~Model() = default;
 int Model::input_size() const { return specs_.front().input_size; }
 int Model::hidden_size() const { return specs_.back().hidden_size; }
 int Model::num_layers() const { return static_cast<int>(specs_.size()); }
+float Model::read_weights_once() const {
+  float total = 0.0f;
+  for (const auto& L : packed_)
+    total += kernels_->stream_read(L->w_ih.data(), static_cast<long>(L->w_ih.size())) +
+             kernels_->stream_read(L->w_hh.data(), static_cast<long>(L->w_hh.size()));
+  return total;
+}
+
 const LayerSpec& Model::layer(int k) const { return specs_.at(k); }
 int Model::state_offset(int k) const { return state_offsets_.at(k); }
 int Model::state_size(int k) const {

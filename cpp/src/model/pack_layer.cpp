@@ -2,11 +2,6 @@
 #include "cells/packed_layer.hpp"
 
 namespace lnfast {
-namespace {
-
-// Row panels of `panel` rows stored k-major: panel p holds
-// W[p*panel + r][k] at (p*cols + k)*panel + r, rows past the end are 0. A
-// step then streams the weights once, in order, with no horizontal sums.
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
                                int panel) {
   const int padded = (rows + panel - 1) / panel * panel;
@@ -19,6 +14,8 @@ std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
   }
   return out;
 }
+
+namespace {
 
 PackedNorm pack_norm(const Norm& n) {
   PackedNorm p;

@@ -1,0 +1,29 @@
+// Direct access to single kernels of one instruction set, for tests that
+// check each against a plain reference, and for the benchmark's floor.
+#pragma once
+
+#include <vector>
+
+#include "lnfast/isa.hpp"
+
+namespace lnfast {
+class Model;
+
+namespace probe {
+
+void moments(Isa isa, const std::vector<float>& x, float* mean, float* var);
+std::vector<float> layer_norm(Isa isa, const std::vector<float>& x,
+                              const std::vector<float>& gamma,
+                              const std::vector<float>& beta, float eps);
+std::vector<float> sigmoid(Isa isa, const std::vector<float>& x);
+std::vector<float> tanh(Isa isa, const std::vector<float>& x);
+// Y = X W^T (+ Y0) through the packed GEMM; W is rows x cols, X batch x cols.
+std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
+                        int cols, const std::vector<float>& x, int batch,
+                        const std::vector<float>& y0);
+// Seconds taken by each of `repeats` passes over the model's packed weight
+// bytes with full-width loads and no arithmetic worth the name.
+std::vector<double> weight_pass_seconds(const Model& model, int repeats);
+
+}  // namespace probe
+}  // namespace lnfast

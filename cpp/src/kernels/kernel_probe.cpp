@@ -1,0 +1,76 @@
+#include "lnfast/kernel_probe.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "cells/packed_layer.hpp"
+#include "cells/projections.hpp"
+#include "lnfast/model.hpp"
+
+namespace lnfast {
+namespace probe {
+
+void moments(Isa isa, const std::vector<float>& x, float* mean, float* var) {
+  kernels_for(isa).moments(x.data(), static_cast<int>(x.size()), mean, var);
+}
+
+std::vector<float> layer_norm(Isa isa, const std::vector<float>& x,
+                              const std::vector<float>& gamma,
+                              const std::vector<float>& beta, float eps) {
+  PackedNorm n;
+  n.size = static_cast<int>(x.size());
+  n.gamma = gamma.empty() ? std::vector<float>(x.size(), 1.0f) : gamma;
+  n.beta = beta.empty() ? std::vector<float>(x.size(), 0.0f) : beta;
+  n.eps = eps;
+  std::vector<float> out(x.size());
+  apply_norm(kernels_for(isa), n, x.data(), out.data(), false);
+  return out;
+}
+
+std::vector<float> sigmoid(Isa isa, const std::vector<float>& x) {
+  std::vector<float> out(x.size());
+  kernels_for(isa).sigmoid(x.data(), out.data(), static_cast<int>(x.size()));
+  return out;
+}
+
+std::vector<float> tanh(Isa isa, const std::vector<float>& x) {
+  std::vector<float> out(x.size());
+  kernels_for(isa).tanh(x.data(), out.data(), static_cast<int>(x.size()));
+  return out;
+}
+
+std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
+                        int cols, const std::vector<float>& x, int batch,
+                        const std::vector<float>& y0) {
+  const KernelTable& k = kernels_for(isa);
+  const int padded = (rows + k.panel_rows - 1) / k.panel_rows * k.panel_rows;
+  const std::vector<float> packed = pack_panels(w, rows, cols, k.panel_rows);
+  std::vector<float> y(static_cast<size_t>(batch) * padded, 0.0f);
+  const bool accumulate = !y0.empty();
+  if (accumulate)
+    for (int t = 0; t < batch; ++t)
+      std::memcpy(&y[static_cast<size_t>(t) * padded], &y0[static_cast<size_t>(t) * rows],
+                  sizeof(float) * rows);
+  k.gemm(packed.data(), padded, cols, x.data(), cols, batch, y.data(), padded,
+         accumulate);
+  std::vector<float> out(static_cast<size_t>(batch) * rows);
+  for (int t = 0; t < batch; ++t)
+    std::memcpy(&out[static_cast<size_t>(t) * rows], &y[static_cast<size_t>(t) * padded],
+                sizeof(float) * rows);
+  return out;
+}
+
+std::vector<double> weight_pass_seconds(const Model& model, int repeats) {
+  std::vector<double> out;
+  volatile float sink = 0.0f;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sink = sink + model.read_weights_once();
+    const auto t1 = std::chrono::steady_clock::now();
+    out.push_back(std::chrono::duration<double>(t1 - t0).count());
+  }
+  return out;
+}
+
+}  // namespace probe
+}  // namespace lnfast
