@@ -55,7 +55,11 @@ FloatArray as_float_array(py::handle obj, const char* what) {
   if (kind != 'f' && kind != 'i' && kind != 'u')
     throw py::type_error(std::string(what) + " must hold real numbers, got dtype " +
                          std::string(py::str(arr.dtype())));
-  return FloatArray::ensure(arr);
+  using Converting = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  Converting converted = Converting::ensure(arr);
+  if (!converted)
+    throw py::type_error(std::string(what) + " could not be converted to float32");
+  return py::reinterpret_steal<FloatArray>(converted.release());
 }
 
 void require_shape(const py::array& a, std::vector<py::ssize_t> want,
