@@ -41,11 +41,13 @@ struct PackedLayer {
   bool gru_paper_update;
 };
 
-// Row panels of `panel` rows stored k-major: panel p holds
-// W[p*panel + r][k] at (p*cols + k)*panel + r, rows past the end are 0. A
-// step then streams the weights once, in order, with no horizontal sums.
+// Row panels of `panel` rows (one SIMD register), grouped in blocks of
+// `block_panels` panels stored k-major with the block's panels side by side:
+// in a block of n panels starting at panel p0, W[(p0 + j)*panel + lane][k]
+// sits at block + (k*n + j)*panel + lane. Rows past the end are 0. A step
+// then reads the matrix as one sequential stream, with no horizontal sums.
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
-                               int panel);
+                               int panel, int block_panels);
 
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels);
 

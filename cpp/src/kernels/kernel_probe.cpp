@@ -44,7 +44,7 @@ std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
                         const std::vector<float>& y0) {
   const KernelTable& k = kernels_for(isa);
   const int padded = (rows + k.panel_rows - 1) / k.panel_rows * k.panel_rows;
-  const std::vector<float> packed = pack_panels(w, rows, cols, k.panel_rows);
+  const std::vector<float> packed = pack_panels(w, rows, cols, k.panel_rows, k.block_panels);
   std::vector<float> y(static_cast<size_t>(batch) * padded, 0.0f);
   const bool accumulate = !y0.empty();
   if (accumulate)

@@ -9,8 +9,10 @@ namespace lnfast {
 
 struct KernelTable {
   Isa isa;
-  // Rows per packed weight panel: one SIMD register of outputs.
+  // Rows per packed weight panel (one SIMD register of outputs), and
+  // panels per block (pack_panels lays a block's panels side by side).
   int panel_rows;
+  int block_panels;
 
   // y[t][r] (+)= sum_k W[r][k] * x[t][k] for t < batch, r < rows, where W is
   // packed by pack_panels (rows a multiple of panel_rows). With accumulate

@@ -8,8 +8,8 @@
 //
 // V must provide: reg, W, zero(), set1(f), load(p), store(p, r),
 // load_tail(p, n) (lanes >= n are 0), store_tail(p, r, n), add, sub, mul,
-// div, fma(a, b, c) = a*b + c, max, min, round_nearest(r), pow2i(r) (r holds
-// integers in [-126, 127]).
+// div, fma(a, b, c) = a*b + c, max, min, reduce_add(r), round_nearest(r),
+// pow2i(r) (r holds integers in [-126, 127]).
 
 using reg = V::reg;
 constexpr int W = V::W;
@@ -23,64 +23,85 @@ inline void map_lanes(float* out, int n, F f, const In*... in) {
 }
 
 // ---------------------------------------------------------------- GEMM ---
+// Weights come in blocks of up to kBlockPanels panels of W rows, stored
+// k-major with the block's panels side by side (see pack_panels): a step
+// reads the whole matrix as one sequential stream, and the block's panels
+// are independent FMA chains that hide the FMA latency.
 
-// NP panels at once against one x: NP independent FMA chains hide latency.
+constexpr int kBlockPanels = 4;
+
 template <int NP>
-inline void gemv_panels(const float* w, int cols, const float* x, float* y,
-                        bool accumulate) {
+inline void gemv_block(const float* w, int cols, const float* x, float* y,
+                       bool accumulate) {
   reg acc[NP];
   for (int j = 0; j < NP; ++j)
     acc[j] = accumulate ? V::load(y + j * W) : V::zero();
   for (int k = 0; k < cols; ++k) {
     const reg xk = V::set1(x[k]);
-    for (int j = 0; j < NP; ++j)
-      acc[j] = V::fma(V::load(w + (static_cast<long>(j) * cols + k) * W), xk,
-                      acc[j]);
+    const float* wk = w + static_cast<long>(k) * NP * W;
+    for (int j = 0; j < NP; ++j) acc[j] = V::fma(V::load(wk + j * W), xk, acc[j]);
   }
   for (int j = 0; j < NP; ++j) V::store(y + j * W, acc[j]);
 }
 
-// One panel against NT inputs: the panel is read once for NT outputs.
-template <int NT>
-inline void gemm_panel(const float* w, int cols, const float* x, int ldx,
+// NT inputs at once: each weight vector loaded serves NT outputs.
+template <int NP, int NT>
+inline void gemm_block(const float* w, int cols, const float* x, int ldx,
                        float* y, int ldy, bool accumulate) {
-  reg acc[NT];
-  for (int t = 0; t < NT; ++t)
-    acc[t] = accumulate ? V::load(y + static_cast<long>(t) * ldy) : V::zero();
-  for (int k = 0; k < cols; ++k) {
-    const reg wk = V::load(w + static_cast<long>(k) * W);
+  reg acc[NP][NT];
+  for (int j = 0; j < NP; ++j)
     for (int t = 0; t < NT; ++t)
-      acc[t] = V::fma(wk, V::set1(x[static_cast<long>(t) * ldx + k]), acc[t]);
+      acc[j][t] = accumulate ? V::load(y + static_cast<long>(t) * ldy + j * W)
+                             : V::zero();
+  for (int k = 0; k < cols; ++k) {
+    const float* wk = w + static_cast<long>(k) * NP * W;
+    reg wj[NP];
+    for (int j = 0; j < NP; ++j) wj[j] = V::load(wk + j * W);
+    for (int t = 0; t < NT; ++t) {
+      const reg xt = V::set1(x[static_cast<long>(t) * ldx + k]);
+      for (int j = 0; j < NP; ++j) acc[j][t] = V::fma(wj[j], xt, acc[j][t]);
+    }
   }
-  for (int t = 0; t < NT; ++t) V::store(y + static_cast<long>(t) * ldy, acc[t]);
+  for (int j = 0; j < NP; ++j)
+    for (int t = 0; t < NT; ++t)
+      V::store(y + static_cast<long>(t) * ldy + j * W, acc[j][t]);
+}
+
+template <int NP>
+void gemm_blocks_of(const float* w, int cols, const float* x, int ldx,
+                    int batch, float* y, int ldy, bool accumulate) {
+  if (batch == 1) return gemv_block<NP>(w, cols, x, y, accumulate);
+  // Enough accumulators to keep the FMA units busy, few enough to stay in
+  // registers (32 with AVX-512, 16 with AVX2).
+  constexpr int NT = V::kRegisters >= 32 ? 4 : 2;
+  int t = 0;
+  for (; t + NT <= batch; t += NT)
+    gemm_block<NP, NT>(w, cols, x + static_cast<long>(t) * ldx, ldx,
+                       y + static_cast<long>(t) * ldy, ldy, accumulate);
+  for (; t < batch; ++t)
+    gemm_block<NP, 1>(w, cols, x + static_cast<long>(t) * ldx, ldx,
+                      y + static_cast<long>(t) * ldy, ldy, accumulate);
 }
 
 void gemm(const float* packed, int rows, int cols, const float* x, int ldx,
           int batch, float* y, int ldy, bool accumulate) {
   const int panels = rows / W;
-  const long panel_floats = static_cast<long>(cols) * W;
-  if (batch == 1) {
-    int p = 0;
-    for (; p + 4 <= panels; p += 4)
-      gemv_panels<4>(packed + p * panel_floats, cols, x, y + p * W, accumulate);
-    for (; p < panels; ++p)
-      gemv_panels<1>(packed + p * panel_floats, cols, x, y + p * W, accumulate);
-    return;
-  }
-  // Blocks of time steps small enough for their inputs to stay in L2 while
-  // every panel passes over them.
+  // Time blocks small enough for their inputs to stay in cache while every
+  // weight block passes over them.
   constexpr int kTimeBlock = 64;
   for (int t0 = 0; t0 < batch; t0 += kTimeBlock) {
-    const int t1 = t0 + kTimeBlock < batch ? t0 + kTimeBlock : batch;
-    for (int p = 0; p < panels; ++p) {
-      const float* w = packed + p * panel_floats;
-      int t = t0;
-      for (; t + 8 <= t1; t += 8)
-        gemm_panel<8>(w, cols, x + static_cast<long>(t) * ldx, ldx,
-                      y + static_cast<long>(t) * ldy + p * W, ldy, accumulate);
-      for (; t < t1; ++t)
-        gemm_panel<1>(w, cols, x + static_cast<long>(t) * ldx, ldx,
-                      y + static_cast<long>(t) * ldy + p * W, ldy, accumulate);
+    const int len = batch - t0 < kTimeBlock ? batch - t0 : kTimeBlock;
+    const float* xt = x + static_cast<long>(t0) * ldx;
+    float* yt = y + static_cast<long>(t0) * ldy;
+    for (int p = 0; p < panels; p += kBlockPanels) {
+      const float* w = packed + static_cast<long>(p) * W * cols;
+      float* yb = yt + p * W;
+      switch (panels - p < kBlockPanels ? panels - p : kBlockPanels) {
+        case 1: gemm_blocks_of<1>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 2: gemm_blocks_of<2>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 3: gemm_blocks_of<3>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        default: gemm_blocks_of<4>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
+      }
     }
   }
 }
@@ -100,6 +121,20 @@ inline Moments chan_merge(Moments a, Moments b) {
   const float nb_over_n = b.count / n;
   return {n, a.mean + delta * nb_over_n,
           a.m2 + b.m2 + delta * delta * a.count * nb_over_n};
+}
+
+// Merges W lanes that each saw `count` values. Chan's pairwise merge of
+// equal counts, applied over a whole tree, sums to this closed form: the
+// mean of the lane means, and M2 = sum M2_l + count * sum (mean_l - mean)^2.
+// It costs three horizontal sums instead of W - 1 scalar merges, which
+// matters at the few hundred units a gate vector has.
+inline Moments merge_equal_lanes(reg means, reg m2s, int count) {
+  if (count == 0) return {0, 0, 0};
+  const float mean = V::reduce_add(means) / static_cast<float>(W);
+  const reg d = V::sub(means, V::set1(mean));
+  const float m2 = V::reduce_add(m2s) +
+                   static_cast<float>(count) * V::reduce_add(V::mul(d, d));
+  return {static_cast<float>(count) * W, mean, m2};
 }
 
 void moments(const float* x, int n, float* mean_out, float* var_out) {
@@ -148,21 +183,9 @@ void moments(const float* x, int n, float* mean_out, float* var_out) {
     tail.mean += d / tail.count;
     tail.m2 += d * (xi - tail.mean);
   }
-  alignas(64) float means[2 * W], m2s[2 * W];
-  V::store(means, mean0);
-  V::store(means + W, mean1);
-  V::store(m2s, m2_0);
-  V::store(m2s + W, m2_1);
-  Moments lanes[2 * W];
-  for (int l = 0; l < W; ++l) {
-    lanes[l] = {static_cast<float>(count0), means[l], m2s[l]};
-    lanes[W + l] = {static_cast<float>(count1), means[W + l], m2s[W + l]};
-  }
-  // Pairwise tree: partial counts stay balanced, as Chan's analysis wants.
-  for (int width = 2 * W; width > 1; width /= 2)
-    for (int l = 0; l < width / 2; ++l)
-      lanes[l] = chan_merge(lanes[l], lanes[l + width / 2]);
-  const Moments all = chan_merge(lanes[0], tail);
+  const Moments set0 = merge_equal_lanes(mean0, m2_0, count0);
+  const Moments set1 = merge_equal_lanes(mean1, m2_1, count1);
+  const Moments all = chan_merge(chan_merge(set0, set1), tail);
   *mean_out = shift + all.mean;
   *var_out = all.m2 / all.count;
 }
@@ -284,7 +307,7 @@ float stream_read(const float* p, long n) {
 }
 
 constexpr KernelTable make_table(Isa isa) {
-  return KernelTable{isa,     W,           gemm,        moments,
+  return KernelTable{isa,     W,           kBlockPanels, gemm,        moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
                      lstm_cell, lstm_hidden, stream_read};

@@ -9,6 +9,7 @@ namespace {
 
 struct V {
   using reg = __m256;
+  static constexpr int kRegisters = 16;
   static constexpr int W = 8;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float f) { return _mm256_set1_ps(f); }
@@ -31,6 +32,12 @@ struct V {
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static float reduce_add(reg a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   static reg round_nearest(reg a) {
     return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

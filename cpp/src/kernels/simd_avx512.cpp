@@ -10,6 +10,7 @@ namespace {
 
 struct V {
   using reg = __m512;
+  static constexpr int kRegisters = 32;
   static constexpr int W = 16;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float f) { return _mm512_set1_ps(f); }
@@ -31,6 +32,7 @@ struct V {
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static float reduce_add(reg a) { return _mm512_reduce_add_ps(a); }
   static reg round_nearest(reg a) {
     return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

@@ -10,6 +10,7 @@ namespace {
 
 struct V {
   using reg = float;
+  static constexpr int kRegisters = 32;
   static constexpr int W = 1;
   static reg zero() { return 0.0f; }
   static reg set1(float f) { return f; }
@@ -24,6 +25,7 @@ struct V {
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg min(reg a, reg b) { return a < b ? a : b; }
+  static float reduce_add(reg a) { return a; }
   static reg round_nearest(reg a) { return std::nearbyint(a); }
   static reg pow2i(reg n) {
     const int bits = (static_cast<int>(n) + 127) << 23;

@@ -1,16 +1,25 @@
 // From a validated LayerSpec to what the cells read (see packed_layer.hpp).
 #include "cells/packed_layer.hpp"
 
+#include <algorithm>
+
 namespace lnfast {
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
-                               int panel) {
+                               int panel, int block_panels) {
   const int padded = (rows + panel - 1) / panel * panel;
+  const int panels = padded / panel;
   std::vector<float> out(static_cast<size_t>(padded) * cols, 0.0f);
-  for (int r = 0; r < rows; ++r) {
-    const int p = r / panel, lane = r % panel;
-    for (int k = 0; k < cols; ++k)
-      out[(static_cast<size_t>(p) * cols + k) * panel + lane] =
-          w[static_cast<size_t>(r) * cols + k];
+  for (int p0 = 0; p0 < panels; p0 += block_panels) {
+    const int in_block = std::min(block_panels, panels - p0);
+    float* block = out.data() + static_cast<size_t>(p0) * panel * cols;
+    for (int j = 0; j < in_block; ++j)
+      for (int lane = 0; lane < panel; ++lane) {
+        const int r = (p0 + j) * panel + lane;
+        if (r >= rows) continue;  // padding rows stay 0
+        for (int k = 0; k < cols; ++k)
+          block[(static_cast<size_t>(k) * in_block + j) * panel + lane] =
+              w[static_cast<size_t>(r) * cols + k];
+      }
   }
   return out;
 }
@@ -50,10 +59,10 @@ PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels) {
   L.input_size = s.input_size;
   L.hidden_size = s.hidden_size;
   L.rows = gate_count(s.type) * s.hidden_size;
-  const int panel = kernels.panel_rows;
+  const int panel = kernels.panel_rows, block = kernels.block_panels;
   L.rows_padded = (L.rows + panel - 1) / panel * panel;
-  L.w_ih = pack_panels(s.w_ih, L.rows, s.input_size, panel);
-  L.w_hh = pack_panels(s.w_hh, L.rows, s.hidden_size, panel);
+  L.w_ih = pack_panels(s.w_ih, L.rows, s.input_size, panel, block);
+  L.w_hh = pack_panels(s.w_hh, L.rows, s.hidden_size, panel, block);
 
   const bool x_normed = !s.x_norms.empty();
   const bool h_normed = !s.h_norms.empty();
