@@ -58,6 +58,17 @@ class LayerNorm:
     beta: Optional[np.ndarray] = None
     eps: float = 1e-5
 
+    def __post_init__(self):
+        # Kept as the float32 values the core computes with, so that what a
+        # cell reports is exactly what runs.
+        for name in ("gamma", "beta"):
+            value = getattr(self, name)
+            if value is not None:
+                arr = np.asarray(value)
+                if arr.dtype.kind not in "fiu":
+                    raise TypeError(f"LayerNorm.{name} must hold real numbers, got dtype {arr.dtype}")
+                object.__setattr__(self, name, np.ascontiguousarray(arr, dtype=np.float32))
+
     def _core_norm(self, offset: int, size: int, name: str) -> "_core.Norm":
         eps = _float(self.eps, f"{name}.eps")
         if eps < 0:
