@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <sstream>
@@ -259,6 +260,46 @@ py::array_t<float> stream_run(PyStream& s, py::handle X, py::handle out) {
   return result;
 }
 
+py::array_t<float> step_many(const std::shared_ptr<Model>& model, py::sequence streams,
+                             py::handle X, py::handle out) {
+  const py::ssize_t B = static_cast<py::ssize_t>(streams.size());
+  FloatArray xa = as_float_array(X, "X");
+  require_shape(xa, {B, model->input_size()}, "X");
+  std::vector<PyStream*> ptrs;
+  for (py::ssize_t b = 0; b < B; ++b) {
+    py::handle item = streams[b];
+    if (!py::isinstance<PyStream>(item))
+      throw py::type_error("streams[" + std::to_string(b) + "] is not an lnfast stream");
+    PyStream* s = item.cast<PyStream*>();
+    if (s->stream.model().get() != model.get())
+      throw py::value_error("streams[" + std::to_string(b) +
+                            "] belongs to another model; step_many needs streams of this model");
+    if (std::find(ptrs.begin(), ptrs.end(), s) != ptrs.end())
+      throw py::value_error("stream " + std::to_string(b) +
+                            " appears twice in one step_many call");
+    ptrs.push_back(s);
+  }
+  py::array_t<float> result;
+  float* dst;
+  if (out.is_none()) {
+    result = py::array_t<float>({B, static_cast<py::ssize_t>(model->hidden_size())});
+    dst = result.mutable_data();
+  } else {
+    dst = writable_out(out, {B, model->hidden_size()});
+    result = py::reinterpret_borrow<py::array_t<float>>(out);
+  }
+  std::vector<std::unique_ptr<BusyGuard>> guards;
+  for (PyStream* s : ptrs) guards.push_back(std::make_unique<BusyGuard>(*s));
+  std::vector<lnfast::Stream*> raw;
+  for (PyStream* s : ptrs) raw.push_back(&s->stream);
+  const float* src = xa.data();
+  {
+    py::gil_scoped_release release;
+    lnfast::Stream::step_many(raw.data(), static_cast<int>(B), src, dst);
+  }
+  return result;
+}
+
 // The state as [{"h": ..., "c": ...}, {"h": ...}, ...], one dict per layer.
 py::list get_state(const PyStream& s) {
   const Model& m = *s.stream.model();
@@ -405,7 +446,9 @@ void bind_model(py::module_& m) {
       .def_property_readonly("isa", [](const Model& mm) {
         return std::string(lnfast::isa_name(mm.isa()));
       })
-      .def("layer", [](const Model& mm, int k) { return mm.layer(k); });
+      .def("layer", [](const Model& mm, int k) { return mm.layer(k); })
+      .def("step_many", &step_many, py::arg("streams"), py::arg("X"),
+           py::arg("out") = py::none());
 
   py::class_<PyStream>(m, "Stream")
       .def(py::init([](std::shared_ptr<Model> model, py::object owner) {

@@ -67,6 +67,16 @@ class Model:
         """A new stream whose state starts at zeros."""
         return _core.Stream(self._core, self)
 
+    def step_many(self, streams, X, out=None):
+        """Advance B streams of this model one step together.
+
+        X has shape (B, input_size), row b for streams[b]; returns (B,
+        hidden_size). One pass over the weights serves all B (a matrix-matrix
+        product), each stream keeps its own state, and the results equal B
+        separate ``stream.step`` calls bit for bit.
+        """
+        return self._core.step_many(list(streams), X, out)
+
     def __getstate__(self):
         return {"layers": self.layers, "isa": self._requested_isa}
 

@@ -63,6 +63,13 @@ class Stream {
   // input projections of all T steps are one matrix-matrix product.
   void run(const float* X, int T, float* out);
   void reset();
+  // B streams of one model advanced together: X is [B, input_size], out
+  // [B, hidden_size]. Each layer reads its weights once for all B (one GEMM
+  // per projection) and every stream gets the bits B separate steps would
+  // give. Throws std::invalid_argument (no state touched) when the streams
+  // belong to different models, a stream appears twice, or X is not finite.
+  static void step_many(Stream* const* streams, int B, const float* X,
+                        float* out);
 
   const std::shared_ptr<const Model>& model() const { return model_; }
   const std::vector<float>& state() const { return state_; }

@@ -4,29 +4,17 @@
 #include "cells/cell_steps.hpp"
 #include "cells/projections.hpp"
 
-#include <cstring>
-
 namespace lnfast {
 
-void step_gru(const KernelTable& k, const PackedLayer& layer, float* xw,
-              float* state, float* h_out, float* scratch) {
+void finish_gru(const KernelTable& k, const PackedLayer& layer, float* xw,
+                float* state, float* h_out, float* scratch) {
   const int H = layer.hidden_size;
   const int P = layer.rows_padded;
   float* h = state;
-  float* xp = xw;
+  const float* xp = layer.x_norms.empty() ? xw : scratch;
   float* hp = scratch + P;
   float* s = scratch + 2 * P;
   float* h_new = scratch + 3 * P;
-
-  if (!layer.x_norms.empty()) {
-    xp = scratch;
-    apply_norms(k, layer.x_norms, xw, xp, false);
-    if (!layer.x_post.empty()) k.add(xp, layer.x_post.data(), xp, layer.rows);
-  }
-  const bool start_from_bias = !layer.h_init.empty();
-  if (start_from_bias)
-    std::memcpy(hp, layer.h_init.data(), sizeof(float) * layer.rows);
-  k.gemm(layer.w_hh.data(), P, H, h, H, 1, hp, P, start_from_bias);
   if (!layer.h_norms.empty()) {
     apply_norms(k, layer.h_norms, hp, hp, false);
     if (!layer.h_post.empty()) k.add(hp, layer.h_post.data(), hp, layer.rows);

@@ -4,12 +4,12 @@
 
 namespace lnfast {
 
-void step_lstm(const KernelTable& k, const PackedLayer& layer, float* xw,
-               float* state, float* h_out, float* scratch) {
+void finish_lstm(const KernelTable& k, const PackedLayer& layer, float* xw,
+                 float* state, float* h_out, float* scratch) {
   const int H = layer.hidden_size;
   float* h = state;
   float* c = state + H;
-  float* gates = combined_preactivations(k, layer, xw, h, scratch);
+  float* gates = finish_pre_activations(k, layer, xw, scratch);
   apply_norms(k, layer.gate_norms, gates, gates, false);
   const float* i = gates;
   const float* f = gates + H;

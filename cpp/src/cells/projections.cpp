@@ -23,23 +23,16 @@ void apply_norms(const KernelTable& k, const std::vector<PackedNorm>& norms,
     if (n.offset >= lo && n.offset < hi) apply_norm(k, n, in, out, accumulate);
 }
 
-float* combined_preactivations(const KernelTable& k, const PackedLayer& layer,
-                               float* xw, const float* h, float* scratch) {
-  const int H = layer.hidden_size;
-  float* out = xw;
-  if (!layer.x_norms.empty()) {
-    out = scratch;
-    apply_norms(k, layer.x_norms, xw, out, false);
-  }
-  if (!layer.h_norms.empty()) {
-    float* hw = scratch + layer.rows_padded;
-    k.gemm(layer.w_hh.data(), layer.rows_padded, H, h, H, 1, hw,
-           layer.rows_padded, false);
-    apply_norms(k, layer.h_norms, hw, out, true);
-  } else {
-    k.gemm(layer.w_hh.data(), layer.rows_padded, H, h, H, 1, out,
-           layer.rows_padded, true);
-  }
+float* pre_activation_buffer(const PackedLayer& layer, float* xw,
+                             float* scratch) {
+  return layer.x_norms.empty() ? xw : scratch;
+}
+
+float* finish_pre_activations(const KernelTable& k, const PackedLayer& layer,
+                              float* xw, float* scratch) {
+  float* out = pre_activation_buffer(layer, xw, scratch);
+  if (!layer.h_norms.empty())
+    apply_norms(k, layer.h_norms, scratch + layer.rows_padded, out, true);
   if (!layer.x_post.empty()) k.add(out, layer.x_post.data(), out, layer.rows);
   return out;
 }

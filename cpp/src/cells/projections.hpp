@@ -1,5 +1,9 @@
-// Pieces every cell shares: segment layer norms, the recurrent projection
-// and its combination with the input projection, the zoneout blend.
+// Pieces every cell shares: segment layer norms, the two halves of the
+// step around the recurrent GEMM, the zoneout blend.
+//
+// Scratch layout of a step (P = rows_padded): [0, P) the normalized input
+// projection, [P, 2P) the recurrent projection when it is kept apart,
+// [2P, 4P) cell-specific, then H floats for the new h.
 #pragma once
 
 #include "cells/packed_layer.hpp"
@@ -16,10 +20,13 @@ void apply_norms(const KernelTable& k, const std::vector<PackedNorm>& norms,
                  const float* in, float* out, bool accumulate, int lo = 0,
                  int hi = 1 << 30);
 
-// The G*H pre-activations of an RNN or LSTM: [LN_x](W x) + [LN_h](U h) +
-// biases, per the layer's placement. Returns a pointer into xw or scratch.
-float* combined_preactivations(const KernelTable& k, const PackedLayer& layer,
-                               float* xw, const float* h, float* scratch);
+// RNN and LSTM: the G*H pre-activations [LN_x](W x) + [LN_h](U h) + biases.
+// The first half normalizes W x and says where U h goes; the second folds
+// a separately normalized U h in and returns the pre-activations.
+float* pre_activation_buffer(const PackedLayer& layer, float* xw,
+                             float* scratch);
+float* finish_pre_activations(const KernelTable& k, const PackedLayer& layer,
+                              float* xw, float* scratch);
 
 // Writes the step's new h (with zoneout) into the state and into h_out.
 void commit_hidden(const KernelTable& k, const PackedLayer& layer,

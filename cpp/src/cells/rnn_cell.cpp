@@ -4,10 +4,10 @@
 
 namespace lnfast {
 
-void step_rnn(const KernelTable& k, const PackedLayer& layer, float* xw,
-              float* state, float* h_out, float* scratch) {
+void finish_rnn(const KernelTable& k, const PackedLayer& layer, float* xw,
+                float* state, float* h_out, float* scratch) {
   const int H = layer.hidden_size;
-  float* a = combined_preactivations(k, layer, xw, state, scratch);
+  float* a = finish_pre_activations(k, layer, xw, scratch);
   apply_norms(k, layer.gate_norms, a, a, false);
   float* h_new = scratch + 2 * layer.rows_padded;
   if (layer.activation == Activation::Relu)

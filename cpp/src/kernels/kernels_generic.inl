@@ -74,13 +74,23 @@ void gemm_blocks_of(const float* w, int cols, const float* x, int ldx,
   // Enough accumulators to keep the FMA units busy, few enough to stay in
   // registers (32 with AVX-512, 16 with AVX2).
   constexpr int NT = V::kRegisters >= 32 ? 4 : 2;
-  int t = 0;
-  for (; t + NT <= batch; t += NT)
-    gemm_block<NP, NT>(w, cols, x + static_cast<long>(t) * ldx, ldx,
-                       y + static_cast<long>(t) * ldy, ldy, accumulate);
-  for (; t < batch; ++t)
-    gemm_block<NP, 1>(w, cols, x + static_cast<long>(t) * ldx, ldx,
-                      y + static_cast<long>(t) * ldy, ldy, accumulate);
+  // The block's weights are walked in slices of kSlice columns that stay in
+  // L1 while every group of NT inputs passes over them. Partial sums go
+  // through y between slices: a float stored and reloaded is exact, so each
+  // output is still one FMA chain over k in order.
+  constexpr int kSlice = 16384 / (NP * W * static_cast<int>(sizeof(float)));
+  for (int k0 = 0; k0 < cols; k0 += kSlice) {
+    const int width = cols - k0 < kSlice ? cols - k0 : kSlice;
+    const bool acc = accumulate || k0 > 0;
+    const float* wk = w + static_cast<long>(k0) * NP * W;
+    int t = 0;
+    for (; t + NT <= batch; t += NT)
+      gemm_block<NP, NT>(wk, width, x + static_cast<long>(t) * ldx + k0, ldx,
+                         y + static_cast<long>(t) * ldy, ldy, acc);
+    for (; t < batch; ++t)
+      gemm_block<NP, 1>(wk, width, x + static_cast<long>(t) * ldx + k0, ldx,
+                        y + static_cast<long>(t) * ldy, ldy, acc);
+  }
 }
 
 void gemm(const float* packed, int rows, int cols, const float* x, int ldx,

@@ -6,9 +6,9 @@
 
 #include "cells/cell_steps.hpp"
 #include "lnfast/model.hpp"
+#include "model/step_helpers.hpp"
 
 namespace lnfast {
-namespace {
 
 void require_finite(const float* x, size_t n, const char* what) {
   for (size_t i = 0; i < n; ++i)
@@ -18,19 +18,16 @@ void require_finite(const float* x, size_t n, const char* what) {
                                   " at index " + std::to_string(i));
 }
 
-// The layer's input projection for `batch` inputs: W x, started from x_init.
 void project_inputs(const KernelTable& k, const PackedLayer& L, const float* x,
-                    int ldx, int batch, float* y) {
+                    int ldx, int batch, float* y, int ldy) {
   const bool from_bias = !L.x_init.empty();
   if (from_bias)
     for (int t = 0; t < batch; ++t)
-      std::memcpy(y + static_cast<size_t>(t) * L.rows_padded, L.x_init.data(),
+      std::memcpy(y + static_cast<size_t>(t) * ldy, L.x_init.data(),
                   sizeof(float) * L.rows);
-  k.gemm(L.w_ih.data(), L.rows_padded, L.input_size, x, ldx, batch, y,
-         L.rows_padded, from_bias);
+  k.gemm(L.w_ih.data(), L.rows_padded, L.input_size, x, ldx, batch, y, ldy,
+         from_bias);
 }
-
-}  // namespace
 
 Stream::Stream(std::shared_ptr<const Model> model)
     : model_(std::move(model)),
@@ -61,7 +58,7 @@ void Stream::step(const float* x, float* out) {
   for (int l = 0; l < m.num_layers(); ++l) {
     const PackedLayer& L = *m.packed_[l];
     float* h_out = (l + 1 == m.num_layers()) ? out : (l % 2 ? pong : ping);
-    project_inputs(k, L, input, L.input_size, 1, xw);
+    project_inputs(k, L, input, L.input_size, 1, xw, L.rows_padded);
     step_layer(k, L, xw, state_.data() + m.state_offsets_[l], h_out,
                xw + L.rows_padded);
     input = h_out;
@@ -94,7 +91,7 @@ void Stream::run(const float* X, int T, float* out) {
       const bool top = l + 1 == m.num_layers();
       float* h_seq = top ? out + static_cast<size_t>(t0) * L.hidden_size
                          : seq[l % 2];
-      project_inputs(k, L, input, L.input_size, len, xw_all);
+      project_inputs(k, L, input, L.input_size, len, xw_all, L.rows_padded);
       float* state = state_.data() + m.state_offsets_[l];
       for (int t = 0; t < len; ++t)
         step_layer(k, L, xw_all + static_cast<size_t>(t) * L.rows_padded, state,

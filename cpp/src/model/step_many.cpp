@@ -1,0 +1,70 @@
+// B streams of one model in one pass over the weights (Stream::step_many).
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cells/cell_steps.hpp"
+#include "lnfast/model.hpp"
+#include "model/step_helpers.hpp"
+
+namespace lnfast {
+
+void Stream::step_many(Stream* const* streams, int B, const float* X,
+                       float* out) {
+  if (B <= 0) return;
+  const Model& m = *streams[0]->model_;
+  std::set<const Stream*> seen;
+  for (int b = 0; b < B; ++b) {
+    if (streams[b]->model_.get() != &m)
+      throw std::invalid_argument("stream " + std::to_string(b) +
+                                  " belongs to another model");
+    if (!seen.insert(streams[b]).second)
+      throw std::invalid_argument("stream " + std::to_string(b) +
+                                  " appears twice in one step_many call");
+  }
+  require_finite(X, static_cast<size_t>(B) * m.input_size(), "input");
+  const KernelTable& k = *m.kernels_;
+
+  // Per stream a slice of S floats: [xw | step scratch]; the recurrent GEMM
+  // then writes every stream's target at one stride S.
+  size_t S = 0;
+  for (const auto& L : m.packed_)
+    S = std::max(S, static_cast<size_t>(L->rows_padded) + layer_scratch_floats(*L));
+  thread_local std::vector<float> work;
+  const size_t hidden_floats = static_cast<size_t>(B) * m.widest_hidden_;
+  work.resize(S * B + 3 * hidden_floats);
+  float* slices = work.data();
+  float* h_gather = slices + S * B;
+  float* layer_out[2] = {h_gather + hidden_floats, h_gather + 2 * hidden_floats};
+
+  const float* input = X;
+  for (int l = 0; l < m.num_layers(); ++l) {
+    const PackedLayer& L = *m.packed_[l];
+    const int H = L.hidden_size, P = L.rows_padded;
+    const bool top = l + 1 == m.num_layers();
+    float* h_out = top ? out : layer_out[l % 2];
+    project_inputs(k, L, input, L.input_size, B, slices, static_cast<int>(S));
+    RecurrentTarget target{};
+    for (int b = 0; b < B; ++b) {
+      float* slice = slices + S * b;
+      target = begin_step(k, L, slice, slice + P);
+      const float* h = streams[b]->state_.data() + m.state_offsets_[l];
+      std::memcpy(h_gather + static_cast<size_t>(b) * H, h, sizeof(float) * H);
+    }
+    // Every slice's target sits at the same offset, so target of the last
+    // stream minus its slice start locates them all.
+    float* first_target = target.y - S * (B - 1);
+    k.gemm(L.w_hh.data(), P, H, h_gather, H, B, first_target,
+           static_cast<int>(S), target.accumulate);
+    for (int b = 0; b < B; ++b) {
+      float* slice = slices + S * b;
+      finish_step(k, L, slice, streams[b]->state_.data() + m.state_offsets_[l],
+                  h_out + static_cast<size_t>(b) * H, slice + P);
+    }
+    input = h_out;
+  }
+}
+
+}  // namespace lnfast
