@@ -9,4 +9,8 @@ if [ ! -f build-dev/build.ninja ]; then
     -DPython_EXECUTABLE="$(command -v python3)" > /dev/null
 fi
 ninja -C build-dev > /dev/null
-cp build-dev/_core*.so python/lnfast/
+# Copy then rename: overwriting a loaded .so in place crashes running processes.
+for so in build-dev/_core*.so; do
+  cp "$so" "python/lnfast/.$(basename "$so").tmp"
+  mv "python/lnfast/.$(basename "$so").tmp" "python/lnfast/$(basename "$so")"
+done

@@ -13,6 +13,7 @@
 
 #include "lnfast/kernel_probe.hpp"
 #include "lnfast/model.hpp"
+#include "lnfast/threads.hpp"
 
 namespace py = pybind11;
 using lnfast::CellNorm;
@@ -557,6 +558,11 @@ PYBIND11_MODULE(_core, m) {
     for (lnfast::Isa isa : lnfast::supported_isas()) out.push_back(lnfast::isa_name(isa));
     return out;
   });
+  m.def("set_num_threads", [](int n) {
+    py::gil_scoped_release release;  // joining parked helpers may wait
+    lnfast::set_num_threads(n);
+  });
+  m.def("num_threads", &lnfast::num_threads);
   bind_specs(m);
   bind_model(m);
   bind_probe(m);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cells/packed_layer.hpp"
+#include "parallel/split_gemm.hpp"
 
 namespace lnfast {
 
@@ -32,8 +33,9 @@ void finish_gru(const KernelTable& k, const PackedLayer& layer, float* xw,
 inline void step_layer(const KernelTable& k, const PackedLayer& layer,
                        float* xw, float* state, float* h_out, float* scratch) {
   const RecurrentTarget target = begin_step(k, layer, xw, scratch);
-  k.gemm(layer.w_hh.data(), layer.rows_padded, layer.hidden_size, state,
-         layer.hidden_size, 1, target.y, layer.rows_padded, target.accumulate);
+  split_gemm(k, layer.w_hh.data(), layer.rows_padded, layer.hidden_size, state,
+             layer.hidden_size, 1, target.y, layer.rows_padded,
+             target.accumulate);
   finish_step(k, layer, xw, state, h_out, scratch);
 }
 

@@ -7,6 +7,7 @@
 #include "cells/cell_steps.hpp"
 #include "lnfast/model.hpp"
 #include "model/step_helpers.hpp"
+#include "parallel/split_gemm.hpp"
 
 namespace lnfast {
 
@@ -25,8 +26,8 @@ void project_inputs(const KernelTable& k, const PackedLayer& L, const float* x,
     for (int t = 0; t < batch; ++t)
       std::memcpy(y + static_cast<size_t>(t) * ldy, L.x_init.data(),
                   sizeof(float) * L.rows);
-  k.gemm(L.w_ih.data(), L.rows_padded, L.input_size, x, ldx, batch, y, ldy,
-         from_bias);
+  split_gemm(k, L.w_ih.data(), L.rows_padded, L.input_size, x, ldx, batch, y,
+             ldy, from_bias);
 }
 
 Stream::Stream(std::shared_ptr<const Model> model)

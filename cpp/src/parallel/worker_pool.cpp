@@ -1,0 +1,99 @@
+#include "parallel/worker_pool.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "lnfast/threads.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define LNFAST_PAUSE() _mm_pause()
+#else
+#define LNFAST_PAUSE() std::this_thread::yield()
+#endif
+
+namespace lnfast {
+namespace {
+// How long an idle helper spins before parking: longer than the gap between
+// the GEMMs of consecutive steps, short enough not to burn a core for long.
+constexpr auto kSpinFor = std::chrono::microseconds(200);
+}  // namespace
+
+WorkerPool& WorkerPool::instance() {
+  static WorkerPool pool;
+  return pool;
+}
+
+WorkerPool::~WorkerPool() { stop_workers(); }
+
+void WorkerPool::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    stopping_.store(true);
+  }
+  park_.notify_all();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  stopping_.store(false);
+}
+
+void WorkerPool::set_threads(int n) {
+  if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
+  std::lock_guard<std::mutex> config(config_);
+  std::lock_guard<std::mutex> owner(owner_);  // no job runs while resizing
+  stop_workers();
+  threads_.store(n);
+  parts_ = n;
+  // Helpers learn the current generation here, not when their thread gets
+  // to run: a job posted before that would otherwise go unseen.
+  const unsigned long long start = generation_.load();
+  for (int i = 1; i < n; ++i)
+    workers_.emplace_back(&WorkerPool::worker_loop, this, i, start);
+}
+
+void WorkerPool::run(Task task, void* context) {
+  const int parts = threads();
+  std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
+  if (parts == 1 || !owner.owns_lock() || workers_.empty()) {
+    for (int p = 0; p < parts; ++p) task(context, p, parts);
+    return;
+  }
+  task_ = task;
+  context_ = context;
+  pending_.store(parts - 1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  park_.notify_all();
+  task(context, 0, parts);
+  while (pending_.load(std::memory_order_acquire) != 0) LNFAST_PAUSE();
+}
+
+void WorkerPool::worker_loop(int index, unsigned long long seen) {
+  for (;;) {
+    auto spin_until = std::chrono::steady_clock::now() + kSpinFor;
+    unsigned long long now_gen;
+    while ((now_gen = generation_.load(std::memory_order_acquire)) == seen &&
+           !stopping_.load(std::memory_order_relaxed)) {
+      LNFAST_PAUSE();
+      if (std::chrono::steady_clock::now() > spin_until) {
+        std::unique_lock<std::mutex> lock(park_mutex_);
+        park_.wait(lock, [&] {
+          return generation_.load(std::memory_order_acquire) != seen ||
+                 stopping_.load();
+        });
+        spin_until = std::chrono::steady_clock::now() + kSpinFor;
+      }
+    }
+    if (stopping_.load()) return;
+    seen = now_gen;
+    task_(context_, index, parts_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void set_num_threads(int n) { WorkerPool::instance().set_threads(n); }
+int num_threads() { return WorkerPool::instance().threads(); }
+
+}  // namespace lnfast
