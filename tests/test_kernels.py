@@ -102,3 +102,18 @@ def test_gemm(isa, rows, cols, batch):
     # A batch gives each row the bits of a batch of one.
     single = np.stack([testing.gemm(W, X[t:t + 1], isa)[0] for t in range(batch)])
     assert np.array_equal(single, testing.gemm(W, X, isa))
+
+
+# A layer norm rescales tiny values to unit spread, so tanh must also be
+# accurate relative to its (tiny) result: measured 3.0e-7 at most for
+# 1e-30 <= |x| <= 0.5 (the odd series below |x| = 0.4, 2 sigmoid(2x) - 1 above).
+TANH_REL_ERROR_SMALL = 4e-7
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_tanh_relative_error_near_zero(isa):
+    mag = np.geomspace(1e-30, 0.5, 50_000)
+    x = np.concatenate([mag, -mag]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    got = testing.tanh(x, isa).astype(np.float64)
+    assert (np.abs(got - np.tanh(x64)) / np.abs(np.tanh(x64))).max() <= TANH_REL_ERROR_SMALL

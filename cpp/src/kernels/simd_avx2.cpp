@@ -38,6 +38,10 @@ struct V {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  static reg blend_if_abs_below(reg x, reg t, reg a, reg b) {
+    const reg abs_x = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(abs_x, t, _CMP_LT_OQ));
+  }
   static reg round_nearest(reg a) {
     return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

@@ -33,6 +33,9 @@ struct V {
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
   static float reduce_add(reg a) { return _mm512_reduce_add_ps(a); }
+  static reg blend_if_abs_below(reg x, reg t, reg a, reg b) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), t, _CMP_LT_OQ), b, a);
+  }
   static reg round_nearest(reg a) {
     return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

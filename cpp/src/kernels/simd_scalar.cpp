@@ -26,6 +26,9 @@ struct V {
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg min(reg a, reg b) { return a < b ? a : b; }
   static float reduce_add(reg a) { return a; }
+  static reg blend_if_abs_below(reg x, reg t, reg a, reg b) {
+    return std::fabs(x) < t ? a : b;
+  }
   static reg round_nearest(reg a) { return std::nearbyint(a); }
   static reg pow2i(reg n) {
     const int bits = (static_cast<int>(n) + 127) << 23;
