@@ -430,15 +430,30 @@ void bind_specs(py::module_& m) {
 
 void bind_model(py::module_& m) {
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-      .def(py::init([](std::vector<LayerSpec> layers, py::object isa) {
+      .def(py::init([](std::vector<LayerSpec> layers, py::object isa,
+                       const std::string& weights) {
              lnfast::Isa chosen = isa.is_none()
                                       ? lnfast::default_isa()
                                       : lnfast::parse_isa(isa.cast<std::string>());
+             lnfast::WeightFormat format;
+             if (weights == "fp32") format = lnfast::WeightFormat::F32;
+             else if (weights == "bf16") format = lnfast::WeightFormat::BF16;
+             else if (weights == "int8") format = lnfast::WeightFormat::I8;
+             else
+               throw py::value_error("weights must be 'fp32', 'bf16' or 'int8', got '" +
+                                     weights + "'");
              // Construction packs and validates: no Python objects touched.
              py::gil_scoped_release release;
-             return std::make_shared<Model>(std::move(layers), chosen);
+             return std::make_shared<Model>(std::move(layers), chosen, format);
            }),
-           py::arg("layers"), py::arg("isa") = py::none())
+           py::arg("layers"), py::arg("isa") = py::none(), py::arg("weights") = "fp32")
+      .def_property_readonly("weights", [](const Model& mm) {
+        switch (mm.weight_format()) {
+          case lnfast::WeightFormat::BF16: return "bf16";
+          case lnfast::WeightFormat::I8: return "int8";
+          default: return "fp32";
+        }
+      })
       .def_property_readonly("input_size", &Model::input_size)
       .def_property_readonly("hidden_size", &Model::hidden_size)
       .def_property_readonly("num_layers", &Model::num_layers)

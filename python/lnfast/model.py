@@ -22,9 +22,17 @@ class Model:
 
     isa: None for the best instruction set this CPU has (or the one the
     LNFAST_ISA environment variable names), or "scalar", "avx2", "avx512".
+
+    weights: how the weight matrices are stored: "fp32" (default), "bf16"
+    (half the bytes, ~3 significant digits per weight) or "int8" (a quarter,
+    one scale per output row). Norms, gates and state stay float32; a
+    step at batch 1 streams the weights, so fewer bytes is less time.
     """
 
-    def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None):
+    WEIGHT_FORMATS = ("fp32", "bf16", "int8")
+
+    def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
+                 weights: str = "fp32"):
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
@@ -42,9 +50,11 @@ class Model:
         if isa is not None and isa not in _core.supported_isas():
             raise ValueError(f"isa {isa!r} is not available here; this CPU supports "
                              f"{_core.supported_isas()}")
+        if weights not in self.WEIGHT_FORMATS:
+            raise ValueError(f"weights must be one of {self.WEIGHT_FORMATS}, got {weights!r}")
         self.layers = layers
         self._requested_isa = isa
-        self._core = _core.Model([layer.to_core() for layer in layers], isa)
+        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights)
 
     @property
     def input_size(self) -> int:
@@ -57,6 +67,11 @@ class Model:
     @property
     def num_layers(self) -> int:
         return self._core.num_layers
+
+    @property
+    def weights(self) -> str:
+        """How this model stores its weights: "fp32", "bf16" or "int8"."""
+        return self._core.weights
 
     @property
     def isa(self) -> str:
@@ -78,11 +93,11 @@ class Model:
         return self._core.step_many(list(streams), X, out)
 
     def __getstate__(self):
-        return {"layers": self.layers, "isa": self._requested_isa}
+        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"])
+        self.__init__(state["layers"], isa=state["isa"], weights=state.get("weights", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"lnfast.Model([{inner}], isa={self.isa!r})"
+        return f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r})"

@@ -17,8 +17,9 @@ struct PackedLayer;
 class Model {
  public:
   // Validates every spec (throws std::invalid_argument naming the problem)
-  // and packs the weights for the kernels of `isa`.
-  Model(std::vector<LayerSpec> layers, Isa isa);
+  // and packs the weights for the kernels of `isa`, stored as `weights`.
+  Model(std::vector<LayerSpec> layers, Isa isa,
+        WeightFormat weights = WeightFormat::F32);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -27,6 +28,7 @@ class Model {
   int hidden_size() const;  // of the top layer
   int num_layers() const;
   Isa isa() const { return isa_; }
+  WeightFormat weight_format() const { return weights_; }
   const LayerSpec& layer(int k) const;
   // Floats of recurrent state of layer k (H, or 2H for an LSTM), and where
   // they start in a stream's flat state vector.
@@ -48,6 +50,7 @@ class Model {
   size_t scratch_floats_ = 0;
   size_t widest_hidden_ = 0;
   Isa isa_;
+  WeightFormat weights_;
   const KernelTable* kernels_;
 };
 

@@ -16,6 +16,14 @@ inline int gate_count(CellType t) {
 
 enum class Activation { Tanh, Relu };
 
+// How a model stores its weight matrices. Norm, gate and state arithmetic
+// is float32 in every case; only the bytes a step streams change.
+enum class WeightFormat {
+  F32,   // float32
+  BF16,  // bfloat16 (round to nearest even), widened to float32 on load
+  I8,    // int8 with one float32 scale per output row (max |w| / 127)
+};
+
 // Where an LSTM normalizes its cell state (SPEC 2.2).
 enum class CellNorm {
   None,

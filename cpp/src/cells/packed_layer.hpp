@@ -18,14 +18,32 @@ struct PackedNorm {
   float eps = 0.0f;
 };
 
+// A weight matrix in GEMM panels, in one of the storage formats.
+struct PackedMatrix {
+  WeightFormat format = WeightFormat::F32;
+  int rows = 0;  // padded to whole panels
+  int cols = 0;
+  std::vector<float> f32;
+  std::vector<unsigned short> bf16;
+  std::vector<signed char> i8;
+  std::vector<float> row_scales;  // int8 only, one per padded row
+
+  const void* data() const;
+  size_t bytes() const;
+};
+
+// Packs a row-major (rows x cols) matrix into panels of the given format.
+PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
+                         const KernelTable& kernels, WeightFormat format);
+
 struct PackedLayer {
   CellType type;
   int input_size, hidden_size;
   int rows;         // G * H
   int rows_padded;  // rows rounded up to the kernel's panel
 
-  std::vector<float> w_ih;  // packed panels, rows_padded x input_size
-  std::vector<float> w_hh;  // packed panels, rows_padded x hidden_size
+  PackedMatrix w_ih;  // rows_padded x input_size
+  PackedMatrix w_hh;  // rows_padded x hidden_size
 
   // The input GEMM starts from x_init (empty: from 0). For RNN/LSTM every
   // bias that no norm separates is folded in here; the rest is x_post,
@@ -49,7 +67,8 @@ struct PackedLayer {
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
                                int panel, int block_panels);
 
-PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels);
+PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
+                       WeightFormat format);
 
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {

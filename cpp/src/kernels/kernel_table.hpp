@@ -21,6 +21,15 @@ struct KernelTable {
   // the same bits as single steps.
   void (*gemm)(const float* packed, int rows, int cols, const float* x,
                int ldx, int batch, float* y, int ldy, bool accumulate);
+  // The same over bfloat16 weights, widened to float32 as they are loaded.
+  void (*gemm_bf16)(const unsigned short* packed, int rows, int cols,
+                    const float* x, int ldx, int batch, float* y, int ldy,
+                    bool accumulate);
+  // The same over int8 weights: y (+)= scale[r] * sum_k q[r][k] * x[k],
+  // the sum one FMA chain from 0, then scaled into y.
+  void (*gemm_i8)(const signed char* packed, const float* row_scales, int rows,
+                  int cols, const float* x, int ldx, int batch, float* y,
+                  int ldy, bool accumulate);
 
   // Population mean and variance by per-lane Welford merged with Chan.
   void (*moments)(const float* x, int n, float* mean, float* var);

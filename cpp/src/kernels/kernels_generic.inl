@@ -10,7 +10,8 @@
 // load_tail(p, n) (lanes >= n are 0), store_tail(p, r, n), add, sub, mul,
 // div, fma(a, b, c) = a*b + c, max, min, reduce_add(r), round_nearest(r),
 // pow2i(r) (r holds integers in [-126, 127]), blend_if_abs_below(x, t, a, b)
-// (a where |x| < t, else b).
+// (a where |x| < t, else b), load_bf16(p) and load_i8(p) (W stored weights
+// widened to floats), load_bf16_pair(p, lo, hi) (2W interleaved bfloat16).
 
 using reg = V::reg;
 constexpr int W = V::W;
@@ -26,76 +27,127 @@ inline void map_lanes(float* out, int n, F f, const In*... in) {
 // ---------------------------------------------------------------- GEMM ---
 // Weights come in blocks of up to kBlockPanels panels of W rows, stored
 // k-major with the block's panels side by side (see pack_panels): a step
-// reads the whole matrix as one sequential stream, and the block's panels
-// are independent FMA chains that hide the FMA latency.
+// reads the whole matrix as one sequential stream, and the block's eight
+// panels are independent FMA chains, enough to hide the FMA latency. One template serves
+// every weight format; a Loader turns W stored weights into W floats.
 
-constexpr int kBlockPanels = 4;
+constexpr int kBlockPanels = 8;
 
-template <int NP>
-inline void gemv_block(const float* w, int cols, const float* x, float* y,
-                       bool accumulate) {
-  reg acc[NP];
-  for (int j = 0; j < NP; ++j)
-    acc[j] = accumulate ? V::load(y + j * W) : V::zero();
-  for (int k = 0; k < cols; ++k) {
-    const reg xk = V::set1(x[k]);
-    const float* wk = w + static_cast<long>(k) * NP * W;
-    for (int j = 0; j < NP; ++j) acc[j] = V::fma(V::load(wk + j * W), xk, acc[j]);
+struct LoadF32 {
+  using T = float;
+  static constexpr bool kScaled = false;
+  template <int NP>
+  static void panels(const T* wk, reg* out) {
+    for (int j = 0; j < NP; ++j) out[j] = V::load(wk + j * W);
   }
-  for (int j = 0; j < NP; ++j) V::store(y + j * W, acc[j]);
-}
+};
+// bfloat16 panels come in pairs interleaved by 16-bit halves (see
+// pack_matrix): one load and two bit operations widen two panels, with no
+// shuffles; an odd block's last panel is stored plainly.
+struct LoadBF16 {
+  using T = unsigned short;
+  static constexpr bool kScaled = false;
+  template <int NP>
+  static void panels(const T* wk, reg* out) {
+    for (int j = 0; j + 1 < NP; j += 2) V::load_bf16_pair(wk + j * W, out[j], out[j + 1]);
+    if (NP % 2) out[NP - 1] = V::load_bf16(wk + (NP - 1) * W);
+  }
+};
+struct LoadI8 {
+  using T = signed char;
+  // Sums start from 0 and are scaled per row into y at the end.
+  static constexpr bool kScaled = true;
+  template <int NP>
+  static void panels(const T* wk, reg* out) {
+    for (int j = 0; j < NP; ++j) out[j] = V::load_i8(wk + j * W);
+  }
+};
 
-// NT inputs at once: each weight vector loaded serves NT outputs.
-template <int NP, int NT>
-inline void gemm_block(const float* w, int cols, const float* x, int ldx,
-                       float* y, int ldy, bool accumulate) {
+// NP panels of a block (whose columns are kstride elements apart) against
+// NT inputs: NP*NT independent FMA chains, each weight load serving NT.
+template <class L, int NP, int NT>
+inline void gemm_block(const typename L::T* w, long kstride, const float* scales,
+                       int cols, const float* x, int ldx, float* y, int ldy,
+                       bool accumulate) {
   reg acc[NP][NT];
   for (int j = 0; j < NP; ++j)
     for (int t = 0; t < NT; ++t)
-      acc[j][t] = accumulate ? V::load(y + static_cast<long>(t) * ldy + j * W)
-                             : V::zero();
+      acc[j][t] = (accumulate && !L::kScaled)
+                      ? V::load(y + static_cast<long>(t) * ldy + j * W)
+                      : V::zero();
   for (int k = 0; k < cols; ++k) {
-    const float* wk = w + static_cast<long>(k) * NP * W;
     reg wj[NP];
-    for (int j = 0; j < NP; ++j) wj[j] = V::load(wk + j * W);
+    L::template panels<NP>(w + k * kstride, wj);
     for (int t = 0; t < NT; ++t) {
       const reg xt = V::set1(x[static_cast<long>(t) * ldx + k]);
       for (int j = 0; j < NP; ++j) acc[j][t] = V::fma(wj[j], xt, acc[j][t]);
     }
   }
   for (int j = 0; j < NP; ++j)
-    for (int t = 0; t < NT; ++t)
-      V::store(y + static_cast<long>(t) * ldy + j * W, acc[j][t]);
+    for (int t = 0; t < NT; ++t) {
+      float* yt = y + static_cast<long>(t) * ldy + j * W;
+      reg out = acc[j][t];
+      if (L::kScaled) {
+        const reg scale = V::load(scales + j * W);
+        out = accumulate ? V::fma(scale, out, V::load(yt)) : V::mul(scale, out);
+      }
+      V::store(yt, out);
+    }
 }
 
-template <int NP>
-void gemm_blocks_of(const float* w, int cols, const float* x, int ldx,
-                    int batch, float* y, int ldy, bool accumulate) {
-  if (batch == 1) return gemv_block<NP>(w, cols, x, y, accumulate);
+// Several inputs through NP (<= 4) panels of a block.
+template <class L, int NP>
+void gemm_panels(const typename L::T* w, long kstride, const float* scales,
+                 int cols, const float* x, int ldx, int batch, float* y,
+                 int ldy, bool accumulate) {
   // Enough accumulators to keep the FMA units busy, few enough to stay in
   // registers (32 with AVX-512, 16 with AVX2).
   constexpr int NT = V::kRegisters >= 32 ? 4 : 2;
-  // The block's weights are walked in slices of kSlice columns that stay in
-  // L1 while every group of NT inputs passes over them. Partial sums go
+  // Unscaled formats walk the weights in column slices that stay in L1
+  // while every group of NT inputs passes over them. Partial sums go
   // through y between slices: a float stored and reloaded is exact, so each
-  // output is still one FMA chain over k in order.
-  constexpr int kSlice = 16384 / (NP * W * static_cast<int>(sizeof(float)));
+  // output is still one FMA chain over k in order. (Scaled sums cannot be
+  // parked in y, so int8 takes the whole width at once; its weights are a
+  // quarter of the bytes anyway.)
+  constexpr int kSlice =
+      L::kScaled ? (1 << 30) : 16384 / (NP * W * static_cast<int>(sizeof(typename L::T)));
   for (int k0 = 0; k0 < cols; k0 += kSlice) {
     const int width = cols - k0 < kSlice ? cols - k0 : kSlice;
     const bool acc = accumulate || k0 > 0;
-    const float* wk = w + static_cast<long>(k0) * NP * W;
+    const typename L::T* wk = w + k0 * kstride;
     int t = 0;
     for (; t + NT <= batch; t += NT)
-      gemm_block<NP, NT>(wk, width, x + static_cast<long>(t) * ldx + k0, ldx,
-                         y + static_cast<long>(t) * ldy, ldy, acc);
+      gemm_block<L, NP, NT>(wk, kstride, scales, width,
+                            x + static_cast<long>(t) * ldx + k0, ldx,
+                            y + static_cast<long>(t) * ldy, ldy, acc);
     for (; t < batch; ++t)
-      gemm_block<NP, 1>(wk, width, x + static_cast<long>(t) * ldx + k0, ldx,
-                        y + static_cast<long>(t) * ldy, ldy, acc);
+      gemm_block<L, NP, 1>(wk, kstride, scales, width,
+                           x + static_cast<long>(t) * ldx + k0, ldx,
+                           y + static_cast<long>(t) * ldy, ldy, acc);
   }
 }
 
-void gemm(const float* packed, int rows, int cols, const float* x, int ldx,
-          int batch, float* y, int ldy, bool accumulate) {
+// One block of N panels. A single input uses all N panels as independent
+// chains (latency, not registers, limits a GEMV); several inputs go through
+// at most 4 panels at a time so that N*NT accumulators fit in registers.
+template <class L, int N>
+void gemm_block_of(const typename L::T* w, const float* scales, int cols,
+                   const float* x, int ldx, int batch, float* y, int ldy,
+                   bool accumulate) {
+  constexpr long kstride = static_cast<long>(N) * W;
+  if (batch == 1)
+    return gemm_block<L, N, 1>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
+  constexpr int kFirst = N > 4 ? 4 : N;
+  gemm_panels<L, kFirst>(w, kstride, scales, cols, x, ldx, batch, y, ldy, accumulate);
+  if constexpr (N > 4)
+    gemm_panels<L, N - 4>(w + 4 * W, kstride, scales ? scales + 4 * W : nullptr,
+                          cols, x, ldx, batch, y + 4 * W, ldy, accumulate);
+}
+
+template <class L>
+void gemm_any(const typename L::T* packed, const float* scales, int rows,
+              int cols, const float* x, int ldx, int batch, float* y, int ldy,
+              bool accumulate) {
   const int panels = rows / W;
   // Time blocks small enough for their inputs to stay in cache while every
   // weight block passes over them.
@@ -105,16 +157,37 @@ void gemm(const float* packed, int rows, int cols, const float* x, int ldx,
     const float* xt = x + static_cast<long>(t0) * ldx;
     float* yt = y + static_cast<long>(t0) * ldy;
     for (int p = 0; p < panels; p += kBlockPanels) {
-      const float* w = packed + static_cast<long>(p) * W * cols;
+      const typename L::T* w = packed + static_cast<long>(p) * W * cols;
+      const float* sc = scales ? scales + p * W : nullptr;
       float* yb = yt + p * W;
       switch (panels - p < kBlockPanels ? panels - p : kBlockPanels) {
-        case 1: gemm_blocks_of<1>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 2: gemm_blocks_of<2>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 3: gemm_blocks_of<3>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        default: gemm_blocks_of<4>(w, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 1: gemm_block_of<L, 1>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 2: gemm_block_of<L, 2>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 3: gemm_block_of<L, 3>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 4: gemm_block_of<L, 4>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 5: gemm_block_of<L, 5>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 6: gemm_block_of<L, 6>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 7: gemm_block_of<L, 7>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        default: gemm_block_of<L, 8>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
       }
     }
   }
+}
+
+void gemm(const float* packed, int rows, int cols, const float* x, int ldx,
+          int batch, float* y, int ldy, bool accumulate) {
+  gemm_any<LoadF32>(packed, nullptr, rows, cols, x, ldx, batch, y, ldy, accumulate);
+}
+
+void gemm_bf16(const unsigned short* packed, int rows, int cols, const float* x,
+               int ldx, int batch, float* y, int ldy, bool accumulate) {
+  gemm_any<LoadBF16>(packed, nullptr, rows, cols, x, ldx, batch, y, ldy, accumulate);
+}
+
+void gemm_i8(const signed char* packed, const float* row_scales, int rows,
+             int cols, const float* x, int ldx, int batch, float* y, int ldy,
+             bool accumulate) {
+  gemm_any<LoadI8>(packed, row_scales, rows, cols, x, ldx, batch, y, ldy, accumulate);
 }
 
 // ------------------------------------------------------------- moments ---
@@ -329,7 +402,7 @@ float stream_read(const float* p, long n) {
 }
 
 constexpr KernelTable make_table(Isa isa) {
-  return KernelTable{isa,     W,           kBlockPanels, gemm,        moments,
+  return KernelTable{isa,     W,           kBlockPanels, gemm, gemm_bf16, gemm_i8,        moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
                      lstm_cell, lstm_hidden, stream_read};

@@ -42,6 +42,19 @@ struct V {
     const reg abs_x = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(abs_x, t, _CMP_LT_OQ));
   }
+  static reg load_bf16(const unsigned short* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static reg load_i8(const signed char* p) {
+    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+  }
+  static void load_bf16_pair(const unsigned short* p, reg& lo, reg& hi) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+  }
   static reg round_nearest(reg a) {
     return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

@@ -36,6 +36,19 @@ struct V {
   static reg blend_if_abs_below(reg x, reg t, reg a, reg b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), t, _CMP_LT_OQ), b, a);
   }
+  static reg load_bf16(const unsigned short* p) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static reg load_i8(const signed char* p) {
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+  }
+  static void load_bf16_pair(const unsigned short* p, reg& lo, reg& hi) {
+    const __m512i v = _mm512_loadu_si512(p);
+    lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    hi = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(-65536)));
+  }
   static reg round_nearest(reg a) {
     return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

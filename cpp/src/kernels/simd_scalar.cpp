@@ -29,6 +29,17 @@ struct V {
   static reg blend_if_abs_below(reg x, reg t, reg a, reg b) {
     return std::fabs(x) < t ? a : b;
   }
+  static reg load_bf16(const unsigned short* p) {
+    const unsigned int bits = static_cast<unsigned int>(*p) << 16;
+    float out;
+    std::memcpy(&out, &bits, sizeof out);
+    return out;
+  }
+  static reg load_i8(const signed char* p) { return static_cast<float>(*p); }
+  static void load_bf16_pair(const unsigned short* p, reg& lo, reg& hi) {
+    lo = load_bf16(p);
+    hi = load_bf16(p + 1);
+  }
   static reg round_nearest(reg a) { return std::nearbyint(a); }
   static reg pow2i(reg n) {
     const int bits = (static_cast<int>(n) + 127) << 23;

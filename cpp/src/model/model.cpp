@@ -9,8 +9,11 @@
 
 namespace lnfast {
 
-Model::Model(std::vector<LayerSpec> layers, Isa isa)
-    : specs_(std::move(layers)), isa_(isa), kernels_(&kernels_for(isa)) {
+Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights)
+    : specs_(std::move(layers)),
+      isa_(isa),
+      weights_(weights),
+      kernels_(&kernels_for(isa)) {
   if (specs_.empty())
     throw std::invalid_argument("a model needs at least one layer");
   for (size_t k = 0; k < specs_.size(); ++k) {
@@ -25,7 +28,8 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa)
   }
   int offset = 0;
   for (const LayerSpec& spec : specs_) {
-    packed_.push_back(std::make_unique<PackedLayer>(pack_layer(spec, *kernels_)));
+    packed_.push_back(
+        std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_)));
     const PackedLayer& L = *packed_.back();
     state_offsets_.push_back(offset);
     offset += (spec.type == CellType::LSTM ? 2 : 1) * spec.hidden_size;
@@ -49,8 +53,9 @@ int Model::num_layers() const { return static_cast<int>(specs_.size()); }
 float Model::read_weights_once() const {
   float total = 0.0f;
   for (const auto& L : packed_)
-    total += kernels_->stream_read(L->w_ih.data(), static_cast<long>(L->w_ih.size())) +
-             kernels_->stream_read(L->w_hh.data(), static_cast<long>(L->w_hh.size()));
+    for (const PackedMatrix* w : {&L->w_ih, &L->w_hh})
+      total += kernels_->stream_read(static_cast<const float*>(w->data()),
+                                     static_cast<long>(w->bytes() / sizeof(float)));
   return total;
 }
 

@@ -2,26 +2,119 @@
 #include "cells/packed_layer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 namespace lnfast {
-std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
-                               int panel, int block_panels) {
+// Where element (panel j of a block of n, lane, column k) goes, relative to
+// the block: panel-major within each column, the layout every format uses
+// except bfloat16's pairs.
+struct PlainSlot {
+  size_t operator()(int n, int j, int lane, int k, int panel) const {
+    return (static_cast<size_t>(k) * n + j) * panel + lane;
+  }
+};
+
+// bfloat16: panels 2p and 2p+1 share 32-bit words (2p in the low half), so
+// a kernel widens both with one load, a shift and a mask; an odd block's
+// last panel stays plain.
+struct Bf16PairSlot {
+  size_t operator()(int n, int j, int lane, int k, int panel) const {
+    const size_t column = static_cast<size_t>(k) * n * panel;
+    if (j == n - 1 && n % 2) return column + static_cast<size_t>(j) * panel + lane;
+    return column + static_cast<size_t>(j / 2) * 2 * panel + 2 * lane + j % 2;
+  }
+};
+
+template <class T, class Convert, class Slot = PlainSlot>
+std::vector<T> pack_panels_as(const std::vector<float>& w, int rows, int cols,
+                              int panel, int block_panels, Convert convert,
+                              Slot slot = Slot()) {
   const int padded = (rows + panel - 1) / panel * panel;
   const int panels = padded / panel;
-  std::vector<float> out(static_cast<size_t>(padded) * cols, 0.0f);
+  std::vector<T> out(static_cast<size_t>(padded) * cols, T(0));
   for (int p0 = 0; p0 < panels; p0 += block_panels) {
     const int in_block = std::min(block_panels, panels - p0);
-    float* block = out.data() + static_cast<size_t>(p0) * panel * cols;
+    T* block = out.data() + static_cast<size_t>(p0) * panel * cols;
     for (int j = 0; j < in_block; ++j)
       for (int lane = 0; lane < panel; ++lane) {
         const int r = (p0 + j) * panel + lane;
         if (r >= rows) continue;  // padding rows stay 0
         for (int k = 0; k < cols; ++k)
-          block[(static_cast<size_t>(k) * in_block + j) * panel + lane] =
-              w[static_cast<size_t>(r) * cols + k];
+          block[slot(in_block, j, lane, k, panel)] =
+              convert(r, w[static_cast<size_t>(r) * cols + k]);
       }
   }
   return out;
+}
+
+std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
+                               int panel, int block_panels) {
+  return pack_panels_as<float>(w, rows, cols, panel, block_panels,
+                               [](int, float v) { return v; });
+}
+
+namespace {
+
+// float32 -> bfloat16, rounding to nearest even (weights are finite).
+unsigned short to_bf16(float v) {
+  unsigned int bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<unsigned short>(bits >> 16);
+}
+
+}  // namespace
+
+const void* PackedMatrix::data() const {
+  switch (format) {
+    case WeightFormat::BF16: return bf16.data();
+    case WeightFormat::I8: return i8.data();
+    default: return f32.data();
+  }
+}
+
+size_t PackedMatrix::bytes() const {
+  return f32.size() * sizeof(float) + bf16.size() * sizeof(unsigned short) +
+         i8.size() * sizeof(signed char);
+}
+
+PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
+                         const KernelTable& kernels, WeightFormat format) {
+  const int panel = kernels.panel_rows, block = kernels.block_panels;
+  PackedMatrix m;
+  m.format = format;
+  m.rows = (rows + panel - 1) / panel * panel;
+  m.cols = cols;
+  switch (format) {
+    case WeightFormat::F32:
+      m.f32 = pack_panels(w, rows, cols, panel, block);
+      break;
+    case WeightFormat::BF16:
+      m.bf16 = pack_panels_as<unsigned short>(
+          w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
+          Bf16PairSlot());
+      break;
+    case WeightFormat::I8: {
+      // Symmetric per-row scale: the largest |w| of a row maps to 127.
+      m.row_scales.assign(m.rows, 0.0f);
+      std::vector<float> inverse(rows, 0.0f);
+      for (int r = 0; r < rows; ++r) {
+        float peak = 0.0f;
+        for (int k = 0; k < cols; ++k)
+          peak = std::max(peak, std::fabs(w[static_cast<size_t>(r) * cols + k]));
+        m.row_scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
+        inverse[r] = peak > 0.0f ? 127.0f / peak : 0.0f;
+      }
+      m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block,
+                                         [&](int r, float v) {
+        const float q = std::nearbyint(v * inverse[r]);
+        return static_cast<signed char>(std::max(-127.0f, std::min(127.0f, q)));
+      });
+      break;
+    }
+  }
+  return m;
 }
 
 namespace {
@@ -53,16 +146,17 @@ std::vector<float> sum_or_either(const std::vector<float>& a,
 
 }  // namespace
 
-PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels) {
+PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
+                       WeightFormat format) {
   PackedLayer L;
   L.type = s.type;
   L.input_size = s.input_size;
   L.hidden_size = s.hidden_size;
   L.rows = gate_count(s.type) * s.hidden_size;
-  const int panel = kernels.panel_rows, block = kernels.block_panels;
+  const int panel = kernels.panel_rows;
   L.rows_padded = (L.rows + panel - 1) / panel * panel;
-  L.w_ih = pack_panels(s.w_ih, L.rows, s.input_size, panel, block);
-  L.w_hh = pack_panels(s.w_hh, L.rows, s.hidden_size, panel, block);
+  L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format);
+  L.w_hh = pack_matrix(s.w_hh, L.rows, s.hidden_size, kernels, format);
 
   const bool x_normed = !s.x_norms.empty();
   const bool h_normed = !s.h_norms.empty();

@@ -57,8 +57,8 @@ void Stream::step_many(Stream* const* streams, int B, const float* X,
     // Every slice's target sits at the same offset, so target of the last
     // stream minus its slice start locates them all.
     float* first_target = target.y - S * (B - 1);
-    split_gemm(k, L.w_hh.data(), P, H, h_gather, H, B, first_target,
-               static_cast<int>(S), target.accumulate);
+    split_gemm(k, L.w_hh, h_gather, H, B, first_target, static_cast<int>(S),
+               target.accumulate);
     for (int b = 0; b < B; ++b) {
       float* slice = slices + S * b;
       finish_step(k, L, slice, streams[b]->state_.data() + m.state_offsets_[l],

@@ -26,8 +26,7 @@ void project_inputs(const KernelTable& k, const PackedLayer& L, const float* x,
     for (int t = 0; t < batch; ++t)
       std::memcpy(y + static_cast<size_t>(t) * ldy, L.x_init.data(),
                   sizeof(float) * L.rows);
-  split_gemm(k, L.w_ih.data(), L.rows_padded, L.input_size, x, ldx, batch, y,
-             ldy, from_bias);
+  split_gemm(k, L.w_ih, x, ldx, batch, y, ldy, from_bias);
 }
 
 Stream::Stream(std::shared_ptr<const Model> model)

@@ -2,12 +2,12 @@
 // the matrix is large enough to repay the hand-off.
 #pragma once
 
-#include "kernels/kernel_table.hpp"
+#include "cells/packed_layer.hpp"
 
 namespace lnfast {
 
-void split_gemm(const KernelTable& k, const float* packed, int rows, int cols,
-                const float* x, int ldx, int batch, float* y, int ldy,
-                bool accumulate);
+// y (+)= W x for `batch` inputs, W in any storage format.
+void split_gemm(const KernelTable& k, const PackedMatrix& w, const float* x,
+                int ldx, int batch, float* y, int ldy, bool accumulate);
 
 }  // namespace lnfast
