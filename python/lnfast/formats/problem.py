@@ -1,0 +1,36 @@
+"""The exception the format readers raise internally.
+
+Readers deep inside a file do not know (or need) the file's path; the public
+entry point turns a FormatProblem into a CheckpointError that names the file.
+"""
+
+
+class FormatProblem(Exception):
+    """Something in the file is malformed, unsupported or unsafe."""
+
+
+_SHOWN_CHARACTERS = 80
+
+
+def shown(value) -> str:
+    """A short, always-printable rendering of a value taken from the file.
+
+    Values in a hostile file can be megabyte strings or integers too long
+    for str() (Python refuses more than 4300 digits); messages must not
+    fail or balloon because of them.
+    """
+    if isinstance(value, (str, bytes)):
+        if len(value) <= _SHOWN_CHARACTERS:
+            return repr(value)
+        return repr(value[:_SHOWN_CHARACTERS]) + "..."
+    if type(value) is int:
+        return repr(value) if value.bit_length() <= 128 else "a very large integer"
+    return f"a {type(value).__name__}"
+
+
+_CLIPPED_CHARACTERS = 300
+
+
+def clipped(text: str) -> str:
+    """Free text (e.g. a parser's own error message), cut to a sane length."""
+    return text if len(text) <= _CLIPPED_CHARACTERS else text[:_CLIPPED_CHARACTERS] + "..."

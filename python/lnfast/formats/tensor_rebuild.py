@@ -1,0 +1,193 @@
+"""Tensor references built while unpickling, and their conversion to numpy.
+
+torch.save pickles a tensor as a call to torch._utils._rebuild_tensor_v2
+(storage, storage_offset, size, stride, ...). Our stand-in for that call
+validates the view against the storage the file declared and returns a
+TensorRef; no bytes are read until the whole pickle has been taken apart.
+Deferring the read means a tensor is copied out once even when the pickle
+references it from several places, and nothing is read for tensors of
+dtypes we skip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .inert import describe
+from .limits import MAX_INDEX_VALUE, MAX_TENSOR_DIMS, Budget
+from .problem import FormatProblem, shown
+from .torch_types import FLOAT_DTYPE_NAMES, TorchDtype
+
+
+class StorageRegion:
+    """Where a storage's bytes are in the mapped file."""
+
+    __slots__ = ("buffer", "offset", "nbytes", "big_endian")
+
+    def __init__(self, buffer, offset: int, nbytes: int, big_endian: bool):
+        self.buffer = buffer
+        self.offset = offset
+        self.nbytes = nbytes
+        self.big_endian = big_endian
+
+
+class StorageRef:
+    """A storage named by a persistent id: `numel` elements of `dtype`.
+
+    `byte_offset` is non-zero only for legacy-format storage views, which
+    start part-way into their root storage's bytes. `region` is None until
+    the reader has located the bytes (the legacy format stores them after
+    the pickle that references them).
+    """
+
+    __slots__ = ("key", "dtype", "numel", "byte_offset", "region")
+
+    def __init__(self, key: str, dtype: TorchDtype, numel: int, byte_offset: int = 0):
+        self.key = key
+        self.dtype = dtype
+        self.numel = numel
+        self.byte_offset = byte_offset
+        self.region: StorageRegion | None = None
+
+    def bind(self, region: StorageRegion) -> None:
+        """Attach the bytes; the declared storage must fit inside them.
+
+        Declared bytes may be fewer than the record holds (never more):
+        torch writes them equal, and a shorter declaration can only make
+        fewer bytes reachable.
+        """
+        needed = self.byte_offset + self.numel * self.dtype.itemsize
+        if needed > region.nbytes:
+            raise FormatProblem(
+                f"storage {self.key!r} declares {self.numel} {self.dtype.name} elements "
+                f"({needed} bytes) but its data holds only {region.nbytes} bytes"
+            )
+        self.region = region
+
+    def __setstate__(self, state):
+        raise FormatProblem(f"the file tries to modify storage {self.key!r} after creating it")
+
+    def __reduce__(self):
+        raise TypeError("storage references are not picklable")
+
+
+class TensorRef:
+    """A validated strided view of a storage, not yet read."""
+
+    __slots__ = ("storage", "dtype", "offset", "size", "stride", "negate")
+
+    def __init__(self, storage, dtype, offset, size, stride, negate=False):
+        self.storage = storage
+        self.dtype = dtype
+        self.offset = offset
+        self.size = size
+        self.stride = stride
+        self.negate = negate
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.size)
+
+    def __setstate__(self, state):
+        raise FormatProblem("the file tries to modify a tensor after building it")
+
+    def __reduce__(self):
+        raise TypeError("tensor references are not picklable")
+
+
+def _as_index(value, what: str) -> int:
+    # bool is an int subclass but never a valid size or stride.
+    if type(value) is not int:
+        raise FormatProblem(f"tensor {what} is {describe(value)}, not an integer")
+    if value < 0 or value >= MAX_INDEX_VALUE:
+        raise FormatProblem(f"tensor {what} {shown(value)} is out of range")
+    return value
+
+
+def _as_index_tuple(values, what: str) -> tuple[int, ...]:
+    if not isinstance(values, (tuple, list)):
+        raise FormatProblem(f"tensor {what} is {describe(values)}, not a tuple")
+    if len(values) > MAX_TENSOR_DIMS:
+        raise FormatProblem(f"tensor has {len(values)} dimensions (limit {MAX_TENSOR_DIMS})")
+    return tuple(_as_index(value, what) for value in values)
+
+
+def make_tensor_ref(storage, dtype, storage_offset, size, stride, metadata=None) -> TensorRef:
+    """Validate a strided view of `storage` and return a reference to it."""
+    if not isinstance(storage, StorageRef):
+        raise FormatProblem(
+            f"a tensor's storage is {describe(storage)}, not a storage from the file"
+        )
+    if not isinstance(dtype, TorchDtype):
+        raise FormatProblem(f"a tensor's dtype is {describe(dtype)}, not a torch dtype")
+    offset = _as_index(storage_offset, "storage offset")
+    size = _as_index_tuple(size, "size")
+    # numpy refuses shapes whose non-zero dimensions multiply past its
+    # index range even when another dimension is 0 and the array is empty.
+    if math.prod(max(n, 1) for n in size) >= MAX_INDEX_VALUE // 8:
+        raise FormatProblem(f"tensor size {size} is too large")
+    stride = _as_index_tuple(stride, "stride")
+    if len(size) != len(stride):
+        raise FormatProblem(f"tensor size {size} and stride {stride} differ in length")
+    storage_bytes = storage.numel * storage.dtype.itemsize
+    available = storage_bytes // dtype.itemsize
+    if math.prod(size) == 0:
+        last_index = offset - 1
+    else:
+        last_index = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if offset > available or last_index >= available:
+        raise FormatProblem(
+            f"tensor view (offset {offset}, size {size}, stride {stride}) reaches element "
+            f"{last_index} of storage {storage.key!r}, which has {available} {dtype.name} elements"
+        )
+    negate = False
+    if metadata:
+        if not isinstance(metadata, dict):
+            raise FormatProblem(f"tensor metadata is {describe(metadata)}, not a dict")
+        # torch's lazy negation bit: the stored values are the negatives.
+        negate = bool(metadata.get("neg", False))
+    return TensorRef(storage, dtype, offset, size, stride, negate)
+
+
+def materialize(ref: TensorRef, budget: Budget) -> np.ndarray | None:
+    """Copy a tensor out of the file as float32; None for non-float dtypes."""
+    if ref.dtype.name not in FLOAT_DTYPE_NAMES:
+        return None
+    storage = ref.storage
+    region = storage.region
+    if region is None:
+        raise FormatProblem(f"storage {storage.key!r} has no data in the file")
+    budget.charge(ref.numel * 4)
+    if ref.numel == 0:
+        return np.zeros(ref.size, dtype=np.float32)
+
+    itemsize = ref.dtype.itemsize
+    element_type = np.dtype(ref.dtype.numpy_code)
+    if region.big_endian:
+        element_type = element_type.newbyteorder(">")
+    available = storage.numel * storage.dtype.itemsize // itemsize
+    start = region.offset + storage.byte_offset + ref.offset * itemsize
+    count = available - ref.offset
+    base = np.frombuffer(region.buffer, dtype=element_type, count=count, offset=start)
+    view = np.lib.stride_tricks.as_strided(
+        base,
+        shape=ref.size,
+        strides=tuple(s * itemsize for s in ref.stride),
+        writeable=False,
+    )
+    if ref.dtype.name == "bfloat16":
+        # bfloat16 is the top half of a float32's bits.
+        widened = view.astype(np.uint32, order="C")
+        widened <<= 16
+        result = widened.view(np.float32)
+    else:
+        # float64 beyond float32's range becomes inf, as in tensor.float().
+        with np.errstate(over="ignore"):
+            result = view.astype(np.float32, order="C")
+    # Drop the views now so the memory map can be closed.
+    del view, base
+    if ref.negate:
+        np.negative(result, out=result)
+    return result
