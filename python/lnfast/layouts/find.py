@@ -1,0 +1,107 @@
+"""Finding every recurrent network in a checkpoint, under any module prefix.
+
+Cells of one layout at prefixes ``P0.``, ``P1.``, ... (or ``P0.cell.``, as
+the fastrnns and icefall stacks nest them) whose sizes chain - each layer's
+input size is the hidden size below it - are offered as one stack at ``P``.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+from . import fastrnns, haste, icefall, torch_nn
+from .candidate import Candidate
+from .cell_layout import CellLayout
+from .tensor_set import TensorSet
+
+CELL_LAYOUTS: Tuple[CellLayout, ...] = (
+    torch_nn.CELL, fastrnns.CELL, haste.LSTM_CELL, haste.GRU_CELL,
+    icefall.LSTM_CELL, icefall.GRU_CELL)
+
+LAYOUT_NAMES = ("torch_nn", "fastrnns", "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru")
+# Names a user may also give to layout=: a source's name selects all its layouts.
+LAYOUT_ALIASES = {
+    "torch": ("torch_nn",), "nemo": ("fastrnns",),
+    "haste": ("haste_lstm", "haste_gru"), "icefall": ("icefall_lstm", "icefall_gru"),
+}
+
+# A cell prefix that is the k-th entry of a list: "P{k}." or "P{k}.cell.".
+_LISTED_CELL = re.compile(r"^(?P<stack>(?:.*\.)?)(?P<index>\d+)\.(?P<inner>(?:cell\.)?)$")
+
+
+@dataclass
+class Findings:
+    candidates: List[Candidate] = field(default_factory=list)
+    near_misses: List[str] = field(default_factory=list)
+
+
+def find_networks(tensors: TensorSet) -> Findings:
+    findings = Findings()
+    stacks, near_misses = torch_nn.find_stacks(tensors)
+    findings.candidates += stacks
+    findings.near_misses += near_misses
+    cells, near_misses = _find_cells(tensors)
+    findings.candidates += _stack_cells(cells)
+    findings.near_misses += near_misses
+    findings.candidates.sort(key=lambda c: (c.prefix, c.layout))
+    return findings
+
+
+def _find_cells(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
+    anchors = {layout.anchor for layout in CELL_LAYOUTS}
+    prefixes = set()
+    for name in tensors.names():
+        head, _, leaf = name.rpartition(".")
+        if leaf in anchors:
+            prefixes.add((head + "." if head else "", leaf))
+    cells, near_misses = [], []
+    for prefix, anchor in sorted(prefixes):
+        names = tensors.names_under(prefix)
+        layouts = [lay for lay in CELL_LAYOUTS if lay.anchor == anchor and lay.matches(names)]
+        cells += [layout.candidate_at(tensors, prefix) for layout in layouts]
+        if not layouts:
+            near_misses.append(_near_miss(prefix, anchor, names))
+    return cells, near_misses
+
+
+def _near_miss(prefix: str, anchor: str, names: List[str]) -> str:
+    shown = ", ".join(repr(n) for n in sorted(names)[:8])
+    more = f" (+{len(names) - 8} more)" if len(names) > 8 else ""
+    return (f"{prefix or '(top level)'} holds {anchor!r} but its names {shown}{more} "
+            f"fit no known layout")
+
+
+def _stack_cells(cells: List[Candidate]) -> List[Candidate]:
+    groups: Dict[tuple, Dict[int, Candidate]] = defaultdict(dict)
+    alone = []
+    for cell in cells:
+        match = _LISTED_CELL.match(cell.prefix)
+        if match:
+            key = (match["stack"], match["inner"], cell.layout, cell.family)
+            groups[key][int(match["index"])] = cell
+        else:
+            alone.append(cell)
+    result = alone
+    for (stack_prefix, _, _, _), by_index in groups.items():
+        members = [by_index[k] for k in sorted(by_index)]
+        if len(members) > 1 and sorted(by_index) == list(range(len(members))) and _chains(members):
+            result.append(_stack_of(stack_prefix, members))
+        else:
+            result += members
+    return result
+
+
+def _chains(members: List[Candidate]) -> bool:
+    return all(upper.sizes[0] is not None and upper.sizes[0] == lower.sizes[-1]
+               for lower, upper in zip(members, members[1:]))
+
+
+def _stack_of(prefix: str, members: List[Candidate]) -> Candidate:
+    first = members[0]
+    return Candidate(
+        layout=first.layout, kind=first.kind, family=first.family, prefix=prefix,
+        layer_prefixes=tuple(m.prefix for m in members),
+        sizes=(first.sizes[0],) + tuple(m.sizes[-1] for m in members),
+        converter=first.converter, members=tuple(members))

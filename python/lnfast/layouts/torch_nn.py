@@ -1,0 +1,175 @@
+"""torch.nn.LSTM / GRU / RNN (keys ``weight_ih_l{k}``) and their single-step
+cells nn.LSTMCell / GRUCell / RNNCell (keys ``weight_ih``, ``weight_hh``).
+
+Already lnfast's layout: rows in i,f,g,o / r,z,n order, (G*H, in) weights,
+no norms. The family follows from weight_hh's shape (G*H, H): G = 4, 3, 1.
+nn.RNN's nonlinearity is not in the state_dict; it is the ``activation``
+load option (tanh unless told otherwise).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+from .candidate import Candidate
+from .cell_layout import CellLayout, dim_of
+from .gates import GATE_COUNT, family_of_ratio
+from .layer_plan import LayerPlan
+from .tensor_set import TensorSet, format_shape
+
+NAME = "torch_nn"
+_STACK_KEY = re.compile(
+    r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+    r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
+_LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d+(?:_reverse)?$")
+
+BIDIRECTIONAL = (
+    "bidirectional (keys ending in _reverse): its backward direction reads the sequence "
+    "from the end, so it cannot run one step at a time as inputs arrive; lnfast streams "
+    "unidirectional networks only")
+PROJECTION = (
+    "LSTM projections (proj_size, keys weight_hr_l{k}) are not supported by lnfast; "
+    "only unprojected layers can be loaded")
+
+
+def expected_weight_hh(family: Optional[str], hidden) -> str:
+    """weight_hh's expected shape; ``hidden`` is "H" when it cannot be read."""
+    if family is None:
+        return f"(G*{hidden}, {hidden}) with G = 4 (LSTM), 3 (GRU) or 1 (RNN)"
+    return f"({GATE_COUNT[family]}*H, H)" if isinstance(hidden, str) else \
+        format_shape((GATE_COUNT[family] * hidden, hidden))
+
+
+def _family_checked(tensors: TensorSet, key: str, family) -> Tuple[str, int]:
+    """The family and hidden size weight_hh ``key`` implies (it must agree
+    with ``family`` when that is known), or a LayoutError."""
+    if key not in tensors:
+        raise tensors.missing(key, role="recurrent weights")
+    shape = tensors.shape(key)
+    hidden = shape[1] if len(shape) == 2 else "H"
+    found = family_of_ratio(shape[0], hidden) if len(shape) == 2 else None
+    if found is None or (family is not None and found != family):
+        raise tensors.error(f"tensor {key!r} (recurrent weights) has shape {format_shape(shape)}, "
+                            f"expected {expected_weight_hh(family, hidden)}")
+    return found, hidden
+
+
+def plain_layer(tensors: TensorSet, keys: Dict[str, str], family: Optional[str],
+                input_size: Optional[int]) -> LayerPlan:
+    """A layer with no norms from keys w_ih, w_hh, b_ih, b_hh (biases optional)."""
+    family, hidden = _family_checked(tensors, keys["w_hh"], family)
+    rows = GATE_COUNT[family] * hidden
+    if input_size is None:
+        input_size = "input_size"
+    weights = {
+        "w_ih": tensors.get(keys["w_ih"], (rows, input_size), "input weights"),
+        "w_hh": tensors.get(keys["w_hh"], (rows, hidden), "recurrent weights"),
+        "b_ih": tensors.get_optional(keys["b_ih"], (rows,), "input bias"),
+        "b_hh": tensors.get_optional(keys["b_hh"], (rows,), "recurrent bias"),
+    }
+    return LayerPlan(family, weights)
+
+
+# --------------------------------------------------------------------------
+# nn.LSTM / nn.GRU / nn.RNN: all layers under one prefix
+
+
+class TorchStack:
+    """Converts a stack found by ``find_stacks``."""
+
+    name = NAME
+
+    def convert_layer(self, tensors: TensorSet, candidate: Candidate, k: int) -> LayerPlan:
+        p = candidate.prefix
+        keys = {"w_ih": f"{p}weight_ih_l{k}", "w_hh": f"{p}weight_hh_l{k}",
+                "b_ih": f"{p}bias_ih_l{k}", "b_hh": f"{p}bias_hh_l{k}"}
+        # Every layer takes the size below it: layer 0 the input, then H.
+        plan = plain_layer(tensors, keys, candidate.family if k else None, candidate.sizes[k])
+        plan.source_prefix = p
+        return plan
+
+
+STACK = TorchStack()
+
+
+def find_stacks(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
+    """nn.LSTM/GRU/RNN modules, and near misses (prefixes with such keys
+    next to names no nn.RNNBase has)."""
+    layers_at = defaultdict(set)
+    flags_at = defaultdict(set)
+    for name in tensors.names():
+        match = _STACK_KEY.match(name)
+        if match:
+            layers_at[match["prefix"]].add(int(match["layer"]))
+            if match["reverse"]:
+                flags_at[match["prefix"]].add("reverse")
+            if match["param"] == "weight_hr":
+                flags_at[match["prefix"]].add("projection")
+    candidates, near_misses = [], []
+    for prefix, layers in layers_at.items():
+        extra = [n for n in tensors.names_under(prefix) if not _LAYER_PARAM.match(n)]
+        if extra:
+            near_misses.append(
+                f"{prefix or '(top level)'} has nn.LSTM/GRU/RNN keys but also "
+                f"{', '.join(repr(n) for n in extra[:3])}, which those modules do not hold")
+            continue
+        candidates.append(_stack_candidate(tensors, prefix, sorted(layers), flags_at[prefix]))
+    return candidates, near_misses
+
+
+def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) -> Candidate:
+    problem = None
+    if "reverse" in flags:
+        problem = BIDIRECTIONAL
+    elif "projection" in flags:
+        problem = PROJECTION
+    elif layers != list(range(len(layers))):
+        missing = sorted(set(range(max(layers) + 1)) - set(layers))
+        problem = (f"layers missing: keys for layer(s) {missing} are absent while "
+                   f"layer {max(layers)} is present")
+    family = None
+    w_hh0 = f"{prefix}weight_hh_l0"
+    if "projection" in flags:
+        family = "LSTM"  # the only one with proj_size; its weight_hh is (4H, proj_size)
+    elif w_hh0 in tensors and len(tensors.shape(w_hh0)) == 2:
+        family = family_of_ratio(*tensors.shape(w_hh0))
+    sizes = [dim_of(tensors, f"{prefix}weight_ih_l0", -1)]
+    sizes += [dim_of(tensors, f"{prefix}weight_hh_l{k}", -1) for k in layers]
+    kind = f"nn.{family}" if family else "nn.LSTM/GRU/RNN"
+    return Candidate(layout=NAME, kind=kind, family=family, prefix=prefix,
+                     layer_prefixes=(prefix,) * len(layers), sizes=tuple(sizes),
+                     converter=STACK, problem=problem)
+
+
+# --------------------------------------------------------------------------
+# nn.LSTMCell / nn.GRUCell / nn.RNNCell
+
+
+class TorchCell(CellLayout):
+    name = NAME
+    anchor = "weight_hh"
+    params = frozenset({"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
+    required_params = frozenset({"weight_ih", "weight_hh"})
+
+    def family_at(self, tensors, prefix):
+        shape = tensors.shape(prefix + "weight_hh")
+        return family_of_ratio(*shape) if len(shape) == 2 else None
+
+    def candidate_at(self, tensors, prefix):
+        candidate = super().candidate_at(tensors, prefix)
+        family = candidate.family
+        kind = f"nn.{family}Cell" if family else "nn.LSTMCell/GRUCell/RNNCell"
+        return dataclasses.replace(candidate, kind=kind)
+
+    def sizes_at(self, tensors, prefix):
+        return (dim_of(tensors, prefix + "weight_ih", -1), dim_of(tensors, prefix + "weight_hh", -1))
+
+    def convert_cell(self, tensors, prefix):
+        keys = {"w_ih": f"{prefix}weight_ih", "w_hh": f"{prefix}weight_hh",
+                "b_ih": f"{prefix}bias_ih", "b_hh": f"{prefix}bias_hh"}
+        return plain_layer(tensors, keys, None, None)
+
+
+CELL = TorchCell()

@@ -1,0 +1,157 @@
+"""lnfast.load, lnfast.inspect and lnfast.from_torch: from a checkpoint to a Model.
+
+Reading a file never imports torch or runs anything the file names (see
+lnfast.formats); this module finds the recurrent network among the tensors
+(lnfast.layouts), converts it to lnfast's canonical form and builds the Model.
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple, Union
+
+from .errors import LayoutError
+from .formats import read_checkpoint
+from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
+                      TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
+from .layouts.layer_plan import LayerPlan
+from .model import Model
+
+__all__ = ["load", "inspect", "from_torch", "Mapping", "NormKeys"]
+
+Layout = Union[None, str, Mapping]
+
+
+def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[str] = None,
+         **options) -> Model:
+    """Build an lnfast.Model from a checkpoint file, without torch.
+
+    Reads PyTorch zip and legacy files, TorchScript archives and safetensors;
+    the state_dict may be wrapped ({"state_dict": ...}, {"model": ...},
+    Lightning files). The recurrent network is found under any module prefix
+    and its layout recognised from the key names: torch nn.LSTM/GRU/RNN (and
+    their Cell versions), PyTorch fastrnns / NeMo LN-LSTM, haste
+    LayerNormLSTM/LayerNormGRU, icefall LayerNormLSTMCell/GRUCell. Gate rows
+    are put in lnfast's order, transposed kernels turned, and each source's
+    norm placement, cell norm and eps set.
+
+    layout: None to recognise it; a layout name ("torch_nn", "fastrnns",
+        "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru", or "haste",
+        "icefall" for both of a source's) to consider only that one; or an
+        lnfast.Mapping describing your own module's tensors.
+    prefix: the module prefix of the network, e.g. "model.encoder.rnn", when
+        the file holds several (the error then lists them). With a Mapping,
+        its keys are relative to this prefix.
+    options (none are stored in checkpoints):
+        zoneout      p in h' = p h + (1 - p) h', every layer (haste's zoneout)
+        forget_bias  added to the LSTM forget gate after its norm
+        eps          every layer norm's eps, instead of the layout's default
+        activation   "tanh" (default) or "relu" for RNN layers; nn.RNN's
+                     nonlinearity is not in its state_dict
+        isa          instruction set, passed to lnfast.Model
+
+    Raises CheckpointError if the file cannot be read, LayoutError (a
+    CheckpointError) if the network is not found, ambiguous, refused
+    (bidirectional, proj_size) or a tensor's shape does not fit, and
+    TypeError for an unknown option.
+    """
+    parsed = LoadOptions.parse(options)
+    checkpoint = read_checkpoint(path)
+    tensors = TensorSet(checkpoint.path, checkpoint.tensors)
+    plans, _ = _plans(tensors, layout, prefix)
+    return _model(tensors, plans, parsed)
+
+
+def inspect(path: Union[str, os.PathLike]) -> CheckpointSummary:
+    """What a checkpoint holds: every tensor (name, shape, stored dtype) and
+    every recurrent network recognised, with its layout, prefix, sizes and
+    whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table."""
+    checkpoint = read_checkpoint(path)
+    tensors = TensorSet(checkpoint.path, checkpoint.tensors)
+    findings = find_networks(tensors)
+    return CheckpointSummary(
+        path=checkpoint.path, format=checkpoint.format,
+        tensors=[TensorInfo(name, tuple(array.shape), checkpoint.dtypes.get(name, str(array.dtype)))
+                 for name, array in checkpoint.tensors.items()],
+        candidates=findings.candidates,
+        statuses=[_status(tensors, c) for c in findings.candidates],
+        skipped=dict(checkpoint.extras.get("skipped_tensors", {})),
+        placeholders=list(checkpoint.extras.get("placeholders", [])),
+        near_misses=findings.near_misses)
+
+
+def from_torch(module, layout: Layout = None, prefix: Optional[str] = None, **options) -> Model:
+    """Build an lnfast.Model from a live torch module (its state_dict), the
+    same way ``load`` does from a file; same ``layout``, ``prefix`` and
+    options. An nn.RNN's (or RNNCell's) nonlinearity is read from the module.
+    torch is imported here only, never by the rest of lnfast."""
+    import torch  # only here: the caller has torch; loading files never needs it
+
+    parsed = LoadOptions.parse(options)
+    arrays = {name: tensor.detach().cpu().to(torch.float64).numpy()
+              for name, tensor in module.state_dict().items() if tensor.is_floating_point()}
+    tensors = TensorSet(f"<torch module {type(module).__name__}>", arrays)
+    plans, candidate = _plans(tensors, layout, prefix)
+    if candidate is not None:
+        _take_nonlinearity(module, plans, parsed)
+    return _model(tensors, plans, parsed)
+
+
+# --------------------------------------------------------------------------
+
+
+def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
+           ) -> Tuple[List[LayerPlan], Optional[Candidate]]:
+    if isinstance(layout, Mapping):
+        return convert_mapping(layout, tensors, normalize_prefix(prefix) or ""), None
+    if layout is not None and not isinstance(layout, str):
+        raise TypeError(f"layout must be a layout name, an lnfast.Mapping or None, "
+                        f"got {type(layout).__name__}")
+    candidate = choose(find_networks(tensors), tensors, layout, prefix)
+    return candidate.convert(tensors), candidate
+
+
+def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions) -> Model:
+    plans = options.apply(plans)
+    return Model(_cells(tensors, plans), isa=options.isa)
+
+
+def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:
+    cells = []
+    for k, plan in enumerate(plans):
+        try:
+            cells.append(plan.to_cell())
+        except ValueError as error:
+            # Options were checked already: what is left is the data itself
+            # (a NaN in a weight, say); say which layer it came from.
+            where = f"at prefix {plan.source_prefix!r}" if plan.source_prefix else "at the top level"
+            raise LayoutError(tensors.origin, f"layer {k} {where}: {error}") from None
+    return cells
+
+
+def _status(tensors: TensorSet, candidate: Candidate) -> str:
+    if candidate.problem:
+        return f"cannot load: {candidate.short_problem}"
+    try:
+        _cells(tensors, candidate.convert(tensors))
+    except LayoutError as error:
+        return f"cannot load: {error.problem}"
+    return "ok"
+
+
+def _take_nonlinearity(module, plans: List[LayerPlan], options: LoadOptions) -> None:
+    """nn.RNN keeps tanh/relu in an attribute, not in its state_dict."""
+    for plan in plans:
+        if plan.family != "RNN":
+            continue
+        path = plan.source_prefix.rstrip(".")
+        try:
+            owner = module.get_submodule(path) if path else module
+        except AttributeError:  # e.g. a scripted module that hides its children
+            continue
+        nonlinearity = getattr(owner, "nonlinearity", None)
+        if nonlinearity is None:
+            continue
+        if options.activation is not None and options.activation != nonlinearity:
+            raise ValueError(f"activation={options.activation!r} contradicts the module's "
+                             f"nonlinearity {nonlinearity!r} at {path or '(top level)'}")
+        plan.options["activation"] = nonlinearity
