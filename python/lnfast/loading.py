@@ -48,6 +48,7 @@ def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[
         activation   "tanh" (default) or "relu" for RNN layers; nn.RNN's
                      nonlinearity is not in its state_dict
         isa          instruction set, passed to lnfast.Model
+        weights      'fp32' (default), 'bf16' or 'int8' weight storage, passed to lnfast.Model
 
     Raises CheckpointError if the file cannot be read, LayoutError (a
     CheckpointError) if the network is not found, ambiguous, refused
@@ -112,7 +113,7 @@ def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
 
 def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions) -> Model:
     plans = options.apply(plans)
-    return Model(_cells(tensors, plans), isa=options.isa)
+    return Model(_cells(tensors, plans), isa=options.isa, weights=options.weights)
 
 
 def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:

@@ -99,3 +99,21 @@ def test_bad_option_values(tmp_path, options, error):
 def test_isa_is_passed_to_the_model(tmp_path):
     path, _ = saved(tmp_path, nn.GRU(5, 7), 7)
     assert lnfast.load(path, isa="scalar").isa == "scalar"
+
+
+def test_weights_option_reaches_the_model(tmp_path):
+    import numpy as np
+    import torch
+    import lnfast
+
+    torch.manual_seed(0)
+    path = tmp_path / "lstm.pt"
+    torch.save(torch.nn.LSTM(5, 16, 2).state_dict(), path)
+    X = np.random.default_rng(0).standard_normal((100, 5)).astype(np.float32)
+    exact = lnfast.load(path).stream().run(X)
+    for weights, bound in (("bf16", 1e-2), ("int8", 3e-2)):
+        model = lnfast.load(path, weights=weights)
+        assert model.weights == weights
+        assert 0 < np.abs(model.stream().run(X) - exact).max() <= bound
+    with pytest.raises(ValueError, match="weights must be 'fp32', 'bf16' or 'int8'"):
+        lnfast.load(path, weights="fp8")

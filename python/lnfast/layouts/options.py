@@ -15,6 +15,7 @@ OPTION_HELP = {
     "eps": "eps of every layer norm, replacing the layout's default",
     "activation": "'tanh' or 'relu' for RNN layers (nn.RNN's nonlinearity is not in the state_dict)",
     "isa": "instruction set for lnfast.Model: None (best available), 'scalar', 'avx2', 'avx512'",
+    "weights": "weight storage for lnfast.Model: 'fp32' (default), 'bf16' or 'int8'",
 }
 
 
@@ -27,6 +28,7 @@ class LoadOptions:
     eps: Optional[float] = None
     activation: Optional[str] = None
     isa: Optional[str] = None
+    weights: str = "fp32"
 
     def __post_init__(self):
         # Checked here so that an error from building a cell later is about
@@ -42,6 +44,8 @@ class LoadOptions:
             raise ValueError(f"load option eps must be >= 0, got {self.eps}")
         if self.activation is not None and self.activation not in ("tanh", "relu"):
             raise ValueError(f"load option activation must be 'tanh' or 'relu', got {self.activation!r}")
+        if self.weights not in ("fp32", "bf16", "int8"):
+            raise ValueError(f"load option weights must be 'fp32', 'bf16' or 'int8', got {self.weights!r}")
         if self.isa is not None and not isinstance(self.isa, str):
             raise TypeError(f"load option isa must be a str or None, got {self.isa!r}")
 
