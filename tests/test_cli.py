@@ -1,0 +1,124 @@
+"""The `lnfast` command, through a subprocess as a user runs it."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lnfast
+from lnfast.charlm import CHECKPOINT_PATH
+
+
+def lnfast_cli(*args, timeout=300):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "lnfast", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def assert_clean_error(proc, *fragments):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith("lnfast: error: ")
+    for fragment in fragments:
+        assert fragment in proc.stderr
+
+
+def test_demo_without_torch_comparison():
+    proc = lnfast_cli("demo", "--chars", "40", "--no-torch")
+    assert proc.returncode == 0, proc.stderr
+    assert "lnfast   per step: median" in proc.stdout
+    assert "steps/s" in proc.stdout
+    assert "PyTorch" not in proc.stdout
+
+
+def test_demo_compares_with_pytorch():
+    pytest.importorskip("torch")
+    proc = lnfast_cli("demo", "--chars", "60", "--prompt", "ROMEO.\n", "--temperature", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("per step: median") == 2
+    assert "same characters as PyTorch: yes" in proc.stdout
+    assert "x faster per step" in proc.stdout
+
+
+def test_inspect_lists_tensors_and_layouts():
+    proc = lnfast_cli("inspect", CHECKPOINT_PATH)
+    assert proc.returncode == 0, proc.stderr
+    assert "fastrnns" in proc.stdout and "rnn.layers." in proc.stdout
+    assert "rnn.layers.1.cell.layernorm_c.bias" in proc.stdout
+
+
+def test_run_streams_an_array(tmp_path):
+    X = np.random.default_rng(0).standard_normal((25, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--prefix", "rnn", "--input", tmp_path / "x.npy",
+                      "--output", tmp_path / "y.npy")
+    assert proc.returncode == 0, proc.stderr
+    Y = np.load(tmp_path / "y.npy")
+    assert Y.shape == (25, 192) and Y.dtype == np.float32
+    expected = lnfast.load(CHECKPOINT_PATH, prefix="rnn").stream().run(X)
+    assert np.array_equal(Y, expected)
+
+
+def test_run_with_bf16_weights(tmp_path):
+    X = np.random.default_rng(0).standard_normal((10, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--weights", "bf16", "--input", tmp_path / "x.npy",
+                      "--output", tmp_path / "y.npy")
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(tmp_path / "y.npy").shape == (10, 192)
+
+
+def test_run_errors_are_one_clean_line(tmp_path):
+    np.save(tmp_path / "wrong.npy", np.zeros((5, 63), np.float32))
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--input", tmp_path / "wrong.npy", "--output", tmp_path / "y.npy")
+    assert_clean_error(proc, "expected an array of shape (T, 64), got (5, 63)")
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--input", tmp_path / "missing.npy", "--output", tmp_path / "y.npy")
+    assert_clean_error(proc, "missing.npy")
+    np.save(tmp_path / "objects.npy", np.array([object()] * 3), allow_pickle=True)
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--input", tmp_path / "objects.npy", "--output", tmp_path / "y.npy")
+    assert_clean_error(proc, "objects.npy")
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_missing_and_bogus_checkpoints(tmp_path):
+    assert_clean_error(lnfast_cli("inspect", tmp_path / "nope.pt"), "nope.pt")
+    (tmp_path / "random.pt").write_bytes(np.random.default_rng(0).bytes(4096))
+    assert_clean_error(lnfast_cli("inspect", tmp_path / "random.pt"), "not a recognised checkpoint")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    assert_clean_error(lnfast_cli("bench", tmp_path / "empty.pt"), "empty.pt")
+    assert_clean_error(lnfast_cli("inspect", tmp_path), str(tmp_path))
+
+
+def test_ambiguous_checkpoint_lists_the_choices(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "two.pt"
+    torch.save({"encoder.rnn." + k: v for k, v in torch.nn.GRU(3, 4).state_dict().items()}
+               | {"decoder.rnn." + k: v for k, v in torch.nn.GRU(4, 5).state_dict().items()}, path)
+    proc = lnfast_cli("bench", path, "--steps", "10")
+    assert_clean_error(proc, "encoder.rnn.", "decoder.rnn.", "prefix")
+    proc = lnfast_cli("bench", path, "--steps", "50", "--prefix", "decoder.rnn", "--no-torch")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_bench_reports_latency_and_ratio():
+    pytest.importorskip("torch")
+    proc = lnfast_cli("bench", CHECKPOINT_PATH, "--steps", "300")
+    assert proc.returncode == 0, proc.stderr
+    assert "lnfast   median" in proc.stdout and "PyTorch  median" in proc.stdout
+    assert "ratio (PyTorch / lnfast, medians):" in proc.stdout
+
+
+def test_bad_arguments_exit_nonzero():
+    proc = lnfast_cli("bench")
+    assert proc.returncode == 2 and "usage" in proc.stderr
+    proc = lnfast_cli("demo", "--chars", "-3")
+    assert proc.returncode == 2
+
+
+@pytest.mark.skipif(shutil.which("lnfast") is None, reason="console script not installed")
+def test_console_script():
+    proc = subprocess.run(["lnfast", "inspect", str(CHECKPOINT_PATH)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "fastrnns" in proc.stdout
