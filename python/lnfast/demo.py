@@ -105,7 +105,7 @@ def torch_generation(prompt_ids, length, sampler, path=CHECKPOINT_PATH):
 
 def torch_available() -> bool:
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (only whether it imports)
     except ImportError:
         return False
     return True

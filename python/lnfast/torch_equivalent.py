@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .cells import GRU, LSTM, RNN, LayerNorm
+from .cells import LSTM, RNN, LayerNorm
 
 
 def _tensor(array):
