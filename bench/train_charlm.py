@@ -30,7 +30,7 @@ Training
     every text is held out for validation. Everything is seeded, and with one
     thread a rerun on the same machine and torch version repeats the numbers.
 
-Rerun (about 15-20 minutes on one core of this 2-core machine):
+Rerun (14 minutes on an idle core here, 21 on a busy machine):
     python bench/train_charlm.py --out python/lnfast/charlm/
 writes charlm.pt (state_dict, torch.save zip format) and charlm.json
 (vocabulary, sizes, corpus, training record, samples).

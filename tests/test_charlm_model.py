@@ -19,8 +19,8 @@ from lnfast.charlm import CHECKPOINT_PATH, CONFIG_PATH, load_config  # noqa: E40
 from lnfast.charlm.torch_model import CharLM, load_shipped_model, sample_text  # noqa: E402
 from lnfast.charlm.vocab import CharVocab, normalise_text  # noqa: E402
 
-# What the shipped training run reached (bench/train_charlm.py), with margin.
-MAX_VAL_LOSS_NATS = 1.60
+# The shipped run reached 1.280 nats/char (bench/train_charlm.py); margin for retrains.
+MAX_VAL_LOSS_NATS = 1.40
 
 # Frequent English words, to judge that a greedy sample is made of real words.
 COMMON_WORDS = set("""
@@ -104,7 +104,7 @@ def test_stepping_matches_the_sequence_forward(shipped, batch):
             # input matmul alone is a few 1e-6, hence the relative part.
             torch.testing.assert_close(step_logits, sequence_logits[:, time_step], atol=1e-5, rtol=1e-5)
     for stepped, whole in zip(state, sequence_state):
-        torch.testing.assert_close(stepped, whole, atol=1e-5, rtol=0)
+        torch.testing.assert_close(stepped, whole, atol=1e-5, rtol=1e-5)
 
 
 def test_step_takes_an_int_ids_or_embeddings(shipped):
