@@ -122,3 +122,14 @@ def test_bad_arguments_exit_nonzero():
 def test_console_script():
     proc = subprocess.run(["lnfast", "inspect", str(CHECKPOINT_PATH)], capture_output=True, text=True)
     assert proc.returncode == 0 and "fastrnns" in proc.stdout
+
+
+def test_bench_throughput_modes():
+    proc = lnfast_cli("bench", CHECKPOINT_PATH, "--steps", "200", "--weights", "int8", "--threads", "2",
+                      "--streams", "4", "--no-torch")
+    assert proc.returncode == 0, proc.stderr
+    assert "weights: int8; threads per step: 2" in proc.stdout
+    assert "step_many x4:" in proc.stdout
+    assert_clean_error(lnfast_cli("bench", CHECKPOINT_PATH, "--weights", "int8", "--isa", "avx2", "--zoneout", "2"),
+                       "zoneout")
+    assert lnfast_cli("bench", CHECKPOINT_PATH, "--threads", "0").returncode == 2

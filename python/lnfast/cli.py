@@ -68,10 +68,16 @@ def cmd_run(args):
 
 
 def cmd_bench(args):
+    from . import get_num_threads, set_num_threads
     from .bench_checkpoint import bench_checkpoint
 
     model = _load(args)
-    bench_checkpoint(model, steps=args.steps, use_torch=not args.no_torch)
+    previous = get_num_threads()
+    set_num_threads(args.threads)
+    try:
+        bench_checkpoint(model, steps=args.steps, use_torch=not args.no_torch, streams=args.streams)
+    finally:
+        set_num_threads(previous)
 
 
 def build_parser():
@@ -99,6 +105,9 @@ def build_parser():
     bench = sub.add_parser("bench", help="per-step latency on a checkpoint")
     _add_load_options(bench)
     bench.add_argument("--steps", type=int, default=2000, help="timed steps (default 2000)")
+    bench.add_argument("--threads", type=int, default=1, help="threads per step (lnfast.set_num_threads)")
+    bench.add_argument("--streams", type=int, default=1,
+                       help="also time B streams advanced together by model.step_many")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     bench.set_defaults(func=cmd_bench)
     return parser
@@ -107,7 +116,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "chars", 1) < 0 or getattr(args, "steps", 1) <= 0:
+    if getattr(args, "chars", 1) < 0 or min(getattr(args, name, 1) for name in ("steps", "threads", "streams")) <= 0:
         parser.error("counts must be positive")
     try:
         args.func(args)
