@@ -158,8 +158,8 @@ def judge_all(cases: List[Case], extras: Dict) -> List[Dict]:
     return [g.judge(cases) for g in latency_goals(call_ns)] + extras_goals(extras)
 
 
-def format_goals(verdicts: List[Dict]) -> str:
-    lines = ["Goals (fp32, one thread, batch 1; medians):"]
+def format_goals(verdicts: List[Dict], header: str = "Goals (fp32, one thread, batch 1; medians):") -> str:
+    lines = [header]
     for v in verdicts:
         lines.append(f"  {v['status']:<4}  {v['goal']:<58} {v['detail']}")
         for miss in v.get("misses", []):

@@ -3,11 +3,13 @@ the runtimes a user would otherwise pick, and against the hardware's floor.
 
 Usage (from the repository root; PYTHONPATH=python only for an in-place build):
 
-    PYTHONPATH=python python bench/run_bench.py            # full run: ~3 min idle, ~5 min loaded
+    PYTHONPATH=python python bench/run_bench.py            # full run: ~5 min idle, ~7 min loaded
     PYTHONPATH=python python bench/run_bench.py --quick    # ~35-90 s, same cases, fewer steps
     PYTHONPATH=python python bench/run_bench.py --cells ln_lstm,gru --sizes 64,256,80x512
     PYTHONPATH=python python bench/run_bench.py --no-extras      # latency table only
     PYTHONPATH=python python bench/run_bench.py --extras-only    # overhead, run(X), cold caches
+    PYTHONPATH=python python bench/run_bench.py --throughput     # throughput section only, ~2 min
+    PYTHONPATH=python python bench/run_bench.py --smoke          # throughput section, tiny, ~10 s
 
 Contestants, all fp32, one thread, batch 1, the same weights:
   lnfast       stream.step(x, out) with a preallocated out
@@ -28,6 +30,18 @@ timed interleaved (rotating rounds of bursts, each step timed with
 perf_counter_ns minus the timer's own width) and reported as medians and
 p99. Peers that are not installed are skipped with a line saying so.
 
+Throughput section (issue "Throughput modes"; only it with --throughput,
+skip it with --no-throughput): LN-LSTM and LN-GRU at I = H in {256, 512,
+1024} with fp32, bf16 and int8 weights, each against its own floor, with
+the max |h - h_fp32| after 1,000 steps, and ONNX Runtime and PyTorch eager
+(fp32) against them from H = 512; model.step_many over B = 4, 16, 64
+LN-LSTM streams against B single steps, in steps/s; and
+set_num_threads(2) against 1 at H = 512 and 1024, outputs checked
+bit-identical first. Its own PASS/MISS goals follow its tables; it goes
+into latest.json under "throughput" and draws bench/results/throughput.png.
+The --cells, --sizes and --runtimes of the latency table do not change its
+cases (--runtimes can drop its peers); --quick, --budget and --rounds do.
+
 Also measured (skip with --no-extras): the Python call overhead of a step at
 H = 8 and whether step(x, out) allocates; stream.run(X) over T = 1000 steps
 against step-by-step; and cold-cache latency, weights evicted before each
@@ -45,7 +59,6 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Dict, List, Tuple  # noqa: E402
@@ -57,6 +70,7 @@ from agreement import DisagreementError, check_agreement  # noqa: E402
 from cell_params import CELL_KINDS  # noqa: E402
 from contestants import PEER_NAMES, build_contestants, detect_peers  # noqa: E402
 from goals import format_goals, judge_all  # noqa: E402
+from results_file import merge_section, new_run_id, write_results  # noqa: E402
 from interleaved_timing import (LatencyStats, measure_interleaved, pilot_step_seconds,  # noqa: E402
                                 plan_steps, timer_overhead_ns)
 
@@ -101,11 +115,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     extras.add_argument("--no-extras", action="store_true",
                         help="skip call overhead, run(X) and cold-cache measurements")
     extras.add_argument("--extras-only", action="store_true", help="only those measurements")
+    p.add_argument("--throughput", action="store_true",
+                   help="only the throughput section (weight formats, step_many, threads)")
+    p.add_argument("--no-throughput", action="store_true", help="skip the throughput section")
+    p.add_argument("--smoke", action="store_true",
+                   help="the throughput section at its smallest settings, to prove it runs "
+                        "(implies --throughput; the numbers mean nothing)")
     p.add_argument("--evict-mib", type=int, help="cold-cache eviction buffer (default 1.5x the LLC, >= 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
+    args.throughput = args.throughput or args.smoke
+    if args.throughput and (args.no_throughput or args.extras_only):
+        p.error("--throughput/--smoke cannot be combined with --no-throughput or --extras-only")
     args.cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     bad = [c for c in args.cells if c not in CELL_KINDS]
     if bad:
@@ -173,35 +196,11 @@ def run_extras(args, effort: Dict, peers: List[str], timer_ns: int) -> Dict:
     return extras
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    effort = dict(EFFORT["quick" if args.quick else "full"])
-    if args.budget is not None:
-        effort["budget"] = args.budget
-    if args.rounds is not None:
-        effort["rounds"] = args.rounds
-    started = time.time()
-
-    skipped = {}
-    peers = []
-    for name, why in detect_peers().items():
-        if name not in args.runtimes:
-            continue
-        if why:
-            skipped[name] = why
-            print(f"skipping {name}: {why}")
-        else:
-            peers.append(name)
-    pin_to_one_thread(peers)
-
-    from machine_info import machine_info
-    machine = machine_info()
-    print(f"lnfast {machine['lnfast_version']} ({machine['git_revision']}), isa {machine['lnfast_isa']}, "
-          f"{machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, load average "
-          f"{machine['load_average_at_start']}; torch {machine['torch']}, onnxruntime "
-          f"{machine['onnxruntime']}; one thread each, batch 1, fp32")
-    timer_ns = timer_overhead_ns()
-
+def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, header: Dict,
+                         json_path: str, started: float) -> int:
+    """The latency table, the extras and their goals; writes latest.json
+    (with this run's id, so the throughput section can add to it)."""
+    machine = header["machine"]
     cases = []
     if not args.extras_only:
         todo = [(k, i, h) for k in args.cells for (i, h) in args.sizes]
@@ -233,16 +232,13 @@ def main(argv=None) -> int:
     verdicts = judge_all(cases, extras)
     print(format_goals(verdicts))
 
-    os.makedirs(args.out_dir, exist_ok=True)
-    json_path = os.path.join(args.out_dir, "latest.json")
-    results = {"machine": machine, "skipped": skipped, "timer_overhead_ns": timer_ns,
-               "settings": {"mode": "quick" if args.quick else "full", **effort,
-                            "cells": args.cells, "sizes": args.sizes, "runtimes": args.runtimes,
-                            "seed": args.seed, "threads": 1, "batch": 1, "dtype": "float32"},
-               "cases": cases, "extras": extras, "goals": verdicts,
-               "elapsed_s": time.time() - started}
-    with open(json_path, "w") as f:
-        json.dump(results, f, indent=1)
+    results = dict(header)
+    results.update({"settings": {"mode": "quick" if args.quick else "full", **effort,
+                                 "cells": args.cells, "sizes": args.sizes, "runtimes": args.runtimes,
+                                 "seed": args.seed, "threads": 1, "batch": 1, "dtype": "float32"},
+                    "cases": cases, "extras": extras, "goals": verdicts,
+                    "elapsed_s": time.time() - started})
+    write_results(json_path, results)
     print(f"\nwrote {json_path}")
     if cases and not args.no_plot:
         from plot_latency import draw_latency_png
@@ -252,6 +248,93 @@ def main(argv=None) -> int:
                          f"lnfast vs peers, batch 1, one thread, fp32 ({machine['cpu_model']}, "
                          f"isa {machine['lnfast_isa']})")
         print(f"wrote {png_path}")
+    return 0
+
+
+def run_throughput_section(args, peers: List[str], timer_ns: int, header: Dict,
+                           json_path: str) -> int:
+    """Formats, step_many and threads; their tables and goals; merged into
+    latest.json under "throughput" (a fresh file if another run wrote it)."""
+    from throughput_goals import judge_throughput
+    from throughput_report import throughput_report
+    from throughput_section import run_throughput, throughput_settings
+
+    machine = header["machine"]
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    settings = throughput_settings(mode, args.budget, args.rounds)
+    log(f"throughput section ({mode}), load average {os.getloadavg()[0]:.2f}"
+        if hasattr(os, "getloadavg") else f"throughput section ({mode})")
+    try:
+        tp = run_throughput(settings, [p for p in peers if p in ("torch", "onnxruntime")],
+                            timer_ns, args.seed)
+    except DisagreementError as e:
+        print(f"ABORT: {e}", file=sys.stderr)
+        return 2
+    tp["goals"] = judge_throughput(tp, machine)
+    load = [tp["load_average_start"], tp["load_average_end"]]
+    print()
+    print(f"Throughput section ({mode}; {machine['logical_cpus']} logical CPUs, load average "
+          + (f"{load[0]:.2f} at its start, {load[1]:.2f} at its end)" if None not in load else "unknown)"))
+    print()
+    print(throughput_report(tp))
+    print()
+    print(format_goals(tp["goals"], header="Throughput goals (medians):"))
+    fresh = dict(header, settings={"mode": mode, "sections": ["throughput"], "seed": args.seed})
+    merged = merge_section(json_path, header["run_id"], "throughput", tp, fresh)
+    print(f"\n{'added to' if merged else 'wrote'} {json_path} (key \"throughput\")")
+    if not args.no_plot:
+        from plot_throughput import draw_throughput_png
+        png_path = os.path.join(args.out_dir, "throughput.png")
+        draw_throughput_png(tp, png_path, f"lnfast throughput modes ({machine['cpu_model']}, isa "
+                            f"{machine['lnfast_isa']}, load average {load[0]:.1f} at start; "
+                            f"medians)" if load[0] is not None else "lnfast throughput modes")
+        print(f"wrote {png_path}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    effort = dict(EFFORT["quick" if args.quick else "full"])
+    if args.budget is not None:
+        effort["budget"] = args.budget
+    if args.rounds is not None:
+        effort["rounds"] = args.rounds
+    started = time.time()
+
+    skipped = {}
+    peers = []
+    for name, why in detect_peers().items():
+        if name not in args.runtimes:
+            continue
+        if why:
+            skipped[name] = why
+            print(f"skipping {name}: {why}")
+        else:
+            peers.append(name)
+    pin_to_one_thread(peers)
+
+    from machine_info import machine_info
+    machine = machine_info()
+    what = ("throughput section only" if args.throughput
+            else "one thread each, batch 1, fp32")
+    print(f"lnfast {machine['lnfast_version']} ({machine['git_revision']}), isa {machine['lnfast_isa']}, "
+          f"{machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, load average "
+          f"{machine['load_average_at_start']}; torch {machine['torch']}, onnxruntime "
+          f"{machine['onnxruntime']}; {what}")
+    timer_ns = timer_overhead_ns()
+    header = {"run_id": new_run_id(), "machine": machine, "skipped": skipped,
+              "timer_overhead_ns": timer_ns}
+    os.makedirs(args.out_dir, exist_ok=True)
+    json_path = os.path.join(args.out_dir, "latest.json")
+
+    if not args.throughput:
+        status = run_latency_sections(args, effort, peers, timer_ns, header, json_path, started)
+        if status:
+            return status
+    if args.throughput or not (args.no_throughput or args.extras_only):
+        status = run_throughput_section(args, peers, timer_ns, header, json_path)
+        if status:
+            return status
     print(f"total {time.time() - started:.0f} s")
     return 0
 
