@@ -507,6 +507,12 @@ void bind_model(py::module_& m) {
             s->stream.set_state(a.data(), a.size());
             return s;
           }))
+      .def("__repr__", [](const PyStream& s) {
+        const Model& m = *s.stream.model();
+        return "<lnfast.Stream: " + std::to_string(m.num_layers()) + " layer(s), " +
+               std::to_string(m.input_size()) + " -> " + std::to_string(m.hidden_size()) +
+               ", " + std::to_string(m.total_state_size()) + " state floats>";
+      })
       .def_property_readonly("model", [](const PyStream& s) { return s.owner; })
       .def_property_readonly("core_model", [](const PyStream& s) {
         return std::const_pointer_cast<Model>(s.stream.model());

@@ -168,9 +168,12 @@ class _Cell:
         self.__dict__.update(state)
         self._core_spec = self._build()
 
+    def _repr_options(self) -> str:
+        return ""
+
     def __repr__(self) -> str:
         return (f"lnfast.{type(self).__name__}(input_size={self.input_size}, "
-                f"hidden_size={self.hidden_size}, norm={self.norm!r})")
+                f"hidden_size={self.hidden_size}, norm={self.norm!r}{self._repr_options()})")
 
 
 class LSTM(_Cell):
@@ -208,6 +211,9 @@ class LSTM(_Cell):
         self.cell_norm, self.ln_c = cell_norm, ln_c
         self.forget_bias = _float(forget_bias, "LSTM.forget_bias")
         self._core_spec = self._build()  # validates every norm now
+
+    def _repr_options(self) -> str:
+        return f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
 
     def _build(self):
         spec = self._base_spec(_core.CellType.LSTM)
