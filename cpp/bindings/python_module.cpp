@@ -563,6 +563,9 @@ void bind_probe(py::module_& parent) {
     std::copy(out.begin(), out.end(), result.mutable_data());
     return result;
   }, py::arg("W"), py::arg("X"), py::arg("isa"), py::arg("Y0") = py::none());
+  m.def("bf16_dot", [=](const std::string& isa) {
+    return lnfast::probe::bf16_dot_products(isa_of(isa));
+  }, "Whether bf16 weights use AVX512_BF16 dot products on this ISA here.");
   m.def("weight_pass_seconds", [](const Model& model, int repeats) {
     py::gil_scoped_release release;
     return probe::weight_pass_seconds(model, repeats);

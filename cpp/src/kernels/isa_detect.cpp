@@ -24,6 +24,7 @@ unsigned long long xgetbv0() {
 struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512f = false;
+  bool avx512_bf16 = false;
 };
 
 CpuFeatures detect() {
@@ -42,6 +43,8 @@ CpuFeatures detect() {
   const bool avx512f = b & (1u << 16);
   f.avx2_fma = ymm_saved && avx2 && fma;
   f.avx512f = f.avx2_fma && zmm_saved && avx512f;
+  if (f.avx512f && __get_cpuid_count(7, 1, &a, &b, &c, &d))
+    f.avx512_bf16 = a & (1u << 5);
   return f;
 }
 
@@ -104,7 +107,13 @@ const KernelTable& kernels_for(Isa isa) {
                                 isa_name(isa) + " is not supported here");
   switch (isa) {
 #if LNFAST_X86_KERNELS
-    case Isa::Avx512: return avx512_kernels();
+    case Isa::Avx512: {
+      // LNFAST_BF16_DOT=0 keeps bf16 weights on the widening path.
+      const char* dot = std::getenv("LNFAST_BF16_DOT");
+      const bool allowed = dot == nullptr || std::string(dot) != "0";
+      return features().avx512_bf16 && allowed ? avx512_bf16dot_kernels()
+                                               : avx512_kernels();
+    }
     case Isa::Avx2: return avx2_kernels();
 #endif
     default: return scalar_kernels();

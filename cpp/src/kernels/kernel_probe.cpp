@@ -60,6 +60,8 @@ std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
   return out;
 }
 
+bool bf16_dot_products(Isa isa) { return kernels_for(isa).bf16_pairs_along_k; }
+
 std::vector<double> weight_pass_seconds(const Model& model, int repeats) {
   std::vector<double> out;
   volatile float sink = 0.0f;

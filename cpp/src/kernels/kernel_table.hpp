@@ -62,6 +62,10 @@ struct KernelTable {
   // Reads n floats with full-width loads and returns their sum: the
   // benchmark's floor, a pass over the weight bytes with no math.
   float (*stream_read)(const float* p, long n);
+
+  // gemm_bf16 wants its weights paired along k (AVX512_BF16 dot products)
+  // rather than panels interleaved by 16-bit halves; see pack_matrix.
+  bool bf16_pairs_along_k;
 };
 
 const KernelTable& kernels_for(Isa isa);
@@ -70,5 +74,7 @@ const KernelTable& kernels_for(Isa isa);
 const KernelTable& scalar_kernels();
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
+// avx512_kernels() with bfloat16 GEMMs on vdpbf16ps (CPUs with AVX512_BF16).
+const KernelTable& avx512_bf16dot_kernels();
 
 }  // namespace lnfast

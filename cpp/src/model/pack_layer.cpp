@@ -26,16 +26,25 @@ struct Bf16PairSlot {
   }
 };
 
+// bfloat16 for vdpbf16ps: columns 2kp and 2kp+1 of a row share a 32-bit
+// word; a block's panels sit side by side per column pair.
+struct Bf16KPairSlot {
+  size_t operator()(int n, int j, int lane, int k, int panel) const {
+    return ((static_cast<size_t>(k / 2) * n + j) * panel + lane) * 2 + k % 2;
+  }
+};
+
 template <class T, class Convert, class Slot = PlainSlot>
 std::vector<T> pack_panels_as(const std::vector<float>& w, int rows, int cols,
                               int panel, int block_panels, Convert convert,
-                              Slot slot = Slot()) {
+                              Slot slot = Slot(), int stored_cols = 0) {
+  if (stored_cols < cols) stored_cols = cols;
   const int padded = (rows + panel - 1) / panel * panel;
   const int panels = padded / panel;
-  std::vector<T> out(static_cast<size_t>(padded) * cols, T(0));
+  std::vector<T> out(static_cast<size_t>(padded) * stored_cols, T(0));
   for (int p0 = 0; p0 < panels; p0 += block_panels) {
     const int in_block = std::min(block_panels, panels - p0);
-    T* block = out.data() + static_cast<size_t>(p0) * panel * cols;
+    T* block = out.data() + static_cast<size_t>(p0) * panel * stored_cols;
     for (int j = 0; j < in_block; ++j)
       for (int lane = 0; lane < panel; ++lane) {
         const int r = (p0 + j) * panel + lane;
@@ -86,14 +95,22 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
   m.format = format;
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = cols;
+  m.stored_cols = cols;
   switch (format) {
     case WeightFormat::F32:
       m.f32 = pack_panels(w, rows, cols, panel, block);
       break;
     case WeightFormat::BF16:
-      m.bf16 = pack_panels_as<unsigned short>(
-          w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
-          Bf16PairSlot());
+      if (kernels.bf16_pairs_along_k) {
+        m.stored_cols = (cols + 1) / 2 * 2;
+        m.bf16 = pack_panels_as<unsigned short>(
+            w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
+            Bf16KPairSlot(), m.stored_cols);
+      } else {
+        m.bf16 = pack_panels_as<unsigned short>(
+            w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
+            Bf16PairSlot());
+      }
       break;
     case WeightFormat::I8: {
       // Symmetric per-row scale: the largest |w| of a row maps to 127.

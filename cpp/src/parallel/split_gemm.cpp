@@ -20,11 +20,11 @@ struct GemmJob {
 };
 
 // Rows [row0, row1) of the product; row0 starts a panel block, so its
-// weights start at row0 * cols elements in the packed layout.
+// weights start at row0 * stored_cols elements in the packed layout.
 void gemm_rows(const KernelTable& k, const PackedMatrix& w, int row0, int row1,
                const float* x, int ldx, int batch, float* y, int ldy,
                bool accumulate) {
-  const long offset = static_cast<long>(row0) * w.cols;
+  const long offset = static_cast<long>(row0) * w.stored_cols;
   const int rows = row1 - row0;
   switch (w.format) {
     case WeightFormat::F32:
