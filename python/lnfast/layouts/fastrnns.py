@@ -27,7 +27,10 @@ class FastrnnsLSTM(CellLayout):
 
     def convert_cell(self, tensors, prefix):
         w_hh = prefix + "weight_hh"
-        hidden = dim_of(tensors, w_hh, -1) or "H"
+        hidden = dim_of(tensors, w_hh, -1)
+        # 0 is a size (and then a shape error), not "unknown".
+        if hidden is None:
+            hidden = "H"
         rows = 4 * hidden if isinstance(hidden, int) else "4*H"
         weights = {
             "w_ih": tensors.get(prefix + "weight_ih", (rows, "input_size"), "input weights"),

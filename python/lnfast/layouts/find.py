@@ -28,7 +28,8 @@ LAYOUT_ALIASES = {
 }
 
 # A cell prefix that is the k-th entry of a list: "P{k}." or "P{k}.cell.".
-_LISTED_CELL = re.compile(r"^(?P<stack>(?:.*\.)?)(?P<index>\d+)\.(?P<inner>(?:cell\.)?)$")
+# At most 6 digits, like torch_nn's layer indices.
+_LISTED_CELL = re.compile(r"^(?P<stack>(?:.*\.)?)(?P<index>\d{1,6})\.(?P<inner>(?:cell\.)?)$")
 
 
 @dataclass

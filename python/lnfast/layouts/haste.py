@@ -31,7 +31,10 @@ class _HasteCell(CellLayout):
 
     def _common(self, tensors, prefix):
         """Weights and the x/h norms both haste cells share."""
-        hidden = dim_of(tensors, prefix + "recurrent_kernel", 0) or "H"
+        hidden = dim_of(tensors, prefix + "recurrent_kernel", 0)
+        # 0 is a size (and then a shape error), not "unknown".
+        if hidden is None:
+            hidden = "H"
         gates = GATE_COUNT[self.family]
         cols = gates * hidden if isinstance(hidden, int) else f"{gates}*H"
         kernel = tensors.get(prefix + "kernel", ("input_size", cols), "input kernel, stored (in, G*H)")

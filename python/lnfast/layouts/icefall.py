@@ -31,7 +31,10 @@ class _IcefallCell(CellLayout):
         return (dim_of(tensors, prefix + "weight_ih", -1), dim_of(tensors, prefix + "weight_hh", -1))
 
     def convert_cell(self, tensors, prefix):
-        hidden = dim_of(tensors, prefix + "weight_hh", -1) or "H"
+        hidden = dim_of(tensors, prefix + "weight_hh", -1)
+        # 0 is a size (and then a shape error), not "unknown".
+        if hidden is None:
+            hidden = "H"
         gates = GATE_COUNT[self.family]
         rows = gates * hidden if isinstance(hidden, int) else f"{gates}*H"
         weights = {

@@ -1,7 +1,9 @@
 """The named arrays of one checkpoint, with errors that say which tensor is wrong."""
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,6 +31,9 @@ class TensorSet:
     def __init__(self, origin: str, tensors: Dict[str, np.ndarray]):
         self.origin = origin
         self.tensors = tensors
+        # Sorted once, so each prefix query is a binary search plus its own
+        # results: a file with many module prefixes stays n log n, not n^2.
+        self._sorted = sorted(tensors)
 
     def __contains__(self, key: str) -> bool:
         return key in self.tensors
@@ -41,7 +46,13 @@ class TensorSet:
 
     def names_under(self, prefix: str) -> List[str]:
         """Names relative to ``prefix`` (a module prefix ending in '.' or '')."""
-        return [name[len(prefix):] for name in self.tensors if name.startswith(prefix)]
+        start = bisect.bisect_left(self._sorted, prefix)
+        out = []
+        for name in itertools.islice(self._sorted, start, None):
+            if not name.startswith(prefix):
+                break
+            out.append(name[len(prefix):])
+        return out
 
     def error(self, problem: str) -> LayoutError:
         return LayoutError(self.origin, problem)

@@ -22,8 +22,10 @@ from .tensor_set import TensorSet, format_shape
 NAME = "torch_nn"
 _STACK_KEY = re.compile(
     r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
-    r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
-_LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d+(?:_reverse)?$")
+    r"_l(?P<layer>\d{1,6})(?P<reverse>_reverse)?$")
+_LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d{1,6}(?:_reverse)?$")
+# Layer indices have at most 6 digits: no real stack is deeper, and a longer
+# number from a hostile file must not reach int() or range().
 
 BIDIRECTIONAL = (
     "bidirectional (keys ending in _reverse): its backward direction reads the sequence "
@@ -126,8 +128,10 @@ def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) 
     elif "projection" in flags:
         problem = PROJECTION
     elif layers != list(range(len(layers))):
-        missing = sorted(set(range(max(layers) + 1)) - set(layers))
-        problem = (f"layers missing: keys for layer(s) {missing} are absent while "
+        present = set(layers)
+        missing = [k for k in range(max(layers) + 1) if k not in present]
+        shown = ", ".join(map(str, missing[:5])) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        problem = (f"layers missing: keys for layer(s) {shown} are absent while "
                    f"layer {max(layers)} is present")
     family = None
     w_hh0 = f"{prefix}weight_hh_l0"
