@@ -305,17 +305,20 @@ def raw_pickle_file(tmp_path, file_format, payload):
     return write_torch_legacy(tmp_path / "raw.pt", payload, [])
 
 
+# Numbers that make a naive unpickler allocate what they claim: each must be
+# refused (or read) without allocating it.
 PICKLE_BOMBS = {
-    # BINBYTES8 claiming an exabyte: the C unpickler would allocate first.
+    # BINBYTES8 claiming an exabyte: the C unpickler allocates before reading.
     "huge BINBYTES8": pickle.PROTO + b"\x04" + b"\x8e" + struct.pack("<Q", 2**60) + b"xx.",
     "huge BINUNICODE8": pickle.PROTO + b"\x04" + b"\x8d" + struct.pack("<Q", 2**40) + b"xx.",
     "huge BINBYTES": pickle.PROTO + b"\x03" + b"B" + struct.pack("<I", 2**31) + b"xx.",
-    # A memo slot at 2**32 - 1 would make the unpickler resize its memo table.
+    # A memo slot at 2**32 - 1 makes the C unpickler resize its memo table.
     "huge LONG_BINPUT": pickle.PROTO + b"\x02" + b"N" + b"r" + struct.pack("<I", 2**32 - 1) + b".",
     "huge text PUT": b"N" + b"p99999999999\n" + b".",
     "huge FRAME": pickle.PROTO + b"\x04" + b"\x95" + struct.pack("<Q", 2**62) + b"N.",
     "no STOP": pickle.PROTO + b"\x02" + b"N",
     "huge LONG": b"L" + b"9" * 100000 + b"L\n.",
+    "huge BYTEARRAY8": pickle.PROTO + b"\x05" + b"\x96" + struct.pack("<Q", 2**40) + b"xx.",
 }
 
 

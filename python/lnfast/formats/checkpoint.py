@@ -22,7 +22,8 @@ class Checkpoint:
     extras: everything else worth showing, always including
         "placeholders" (sorted dotted names of globals the file named that
             were kept inert, e.g. "argparse.Namespace", "__torch__.MyNet"),
-        "aliases" (name -> earlier name of the same tensor object),
+        "aliases" (name -> earlier name of the same tensor object; at most
+            the first 1000),
         "skipped_tensors" (name -> dtype);
         and per format e.g. "archive_folder", "byteorder", "metadata".
     """

@@ -13,11 +13,15 @@ classes we must not import.
 
 from __future__ import annotations
 
+from .problem import clipped
+
 
 class InertObject:
     """An object of a class named by the file, reduced to a record."""
 
-    # Full dotted name of the global this class stands for; set per subclass.
+    # Slots keep each placeholder small: a pickle can make one per opcode.
+    __slots__ = ("inert_args", "inert_kwargs", "inert_called", "inert_state", "inert_items")
+    # Printable dotted name of the global this class stands for; per subclass.
     inert_global = "?"
 
     def __new__(cls, *args, **kwargs):
@@ -25,8 +29,7 @@ class InertObject:
         self.inert_args = args
         self.inert_kwargs = kwargs
         # True when the pickle *called* the global (REDUCE) instead of just
-        # allocating an instance of it (NEWOBJ) - a call stands for code that
-        # would have run and computed something we cannot know.
+        # allocating an instance of it (NEWOBJ); only used to word messages.
         self.inert_called = False
         self.inert_state = None
         self.inert_items = []
@@ -57,11 +60,20 @@ class InertObject:
         return f"<inert {kind} of {self.inert_global}>"
 
 
+# Global names are file data: they reach error messages and extras, so they
+# are stored escaped and cut to a printable length.
+PLACEHOLDER_NAME_LIMIT = 200
+
+
+def placeholder_name(module: str, name: str) -> str:
+    return clipped(f"{module}.{name}", PLACEHOLDER_NAME_LIMIT)
+
+
 def make_placeholder_class(module: str, name: str) -> type:
-    qualified = f"{module}.{name}"
     # The class name is cosmetic; the real (possibly odd) name stays data.
-    safe_name = "".join(ch if ch.isalnum() else "_" for ch in name)[:64] or "_"
-    return type(f"Inert_{safe_name}", (InertObject,), {"inert_global": qualified})
+    safe_name = "".join(ch if ch.isalnum() else "_" for ch in name[:64]) or "_"
+    attributes = {"__slots__": (), "inert_global": placeholder_name(module, name)}
+    return type(f"Inert_{safe_name}", (InertObject,), attributes)
 
 
 def is_placeholder_class(obj) -> bool:
@@ -75,4 +87,5 @@ def describe(obj) -> str:
         return f"{how} {obj.inert_global}"
     if is_placeholder_class(obj):
         return f"the global {obj.inert_global}"
-    return f"a {type(obj).__name__}"
+    kind = type(obj).__name__
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"

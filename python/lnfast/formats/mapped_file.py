@@ -2,9 +2,12 @@
 
 Mapping lets tensor data be read straight from the page cache without first
 copying the whole file into a bytes object. The file-like reader exists
-because stdlib parsers (zipfile, pickletools) call read(n) with n taken from
-the file; a real file object may allocate n bytes up front, while this
-reader never returns or allocates more than what is actually there.
+because zipfile calls read(n) with n taken from the file; a real file
+object may allocate n bytes up front, while this reader never returns or
+allocates more than what is actually there.
+
+The file must not be truncated while it is mapped: touching a page past
+the new end raises SIGBUS. Readers copy tensors out before returning.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import errno
 import mmap
 import os
 
-from .limits import MAX_PICKLE_LINE_BYTES
 from .problem import FormatProblem
 
 
@@ -51,47 +53,36 @@ class MappedFile:
 class BoundedReader:
     """Minimal binary file interface over a buffer, never reading past its end."""
 
-    def __init__(self, buffer, start: int = 0, end: int | None = None):
+    def __init__(self, buffer):
         self._buffer = buffer
-        self._start = start
-        self._end = len(buffer) if end is None else end
-        self._pos = start
+        self._size = len(buffer)
+        self._pos = 0
 
     def read(self, size: int = -1) -> bytes:
-        available = self._end - self._pos
+        available = self._size - self._pos
         if size is None or size < 0 or size > available:
             size = available
         data = self._buffer[self._pos : self._pos + size]
         self._pos += size
         return bytes(data)
 
-    def readline(self, size: int = -1) -> bytes:
-        limit = min(self._end, self._pos + MAX_PICKLE_LINE_BYTES)
-        if size is not None and size >= 0:
-            limit = min(limit, self._pos + size)
-        newline = self._buffer.find(b"\n", self._pos, limit)
-        stop = limit if newline < 0 else newline + 1
-        data = self._buffer[self._pos : stop]
-        self._pos = stop
-        return bytes(data)
-
     def tell(self) -> int:
-        return self._pos - self._start
+        return self._pos
 
     def seek(self, offset: int, whence: int = 0) -> int:
         if whence == 0:
-            target = self._start + offset
+            target = offset
         elif whence == 1:
             target = self._pos + offset
         elif whence == 2:
-            target = self._end + offset
+            target = self._size + offset
         else:
             raise OSError(errno.EINVAL, f"invalid whence {whence}")
-        if target < self._start:
+        if target < 0:
             # What a real file raises; zipfile relies on catching OSError.
             raise OSError(errno.EINVAL, "negative seek position")
-        self._pos = min(target, self._end)
-        return self._pos - self._start
+        self._pos = min(target, self._size)
+        return self._pos
 
     def seekable(self) -> bool:
         return True

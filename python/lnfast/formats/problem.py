@@ -25,12 +25,15 @@ def shown(value) -> str:
         return repr(value[:_SHOWN_CHARACTERS]) + "..."
     if type(value) is int:
         return repr(value) if value.bit_length() <= 128 else "a very large integer"
-    return f"a {type(value).__name__}"
+    kind = type(value).__name__
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
 
 
 _CLIPPED_CHARACTERS = 300
 
 
-def clipped(text: str) -> str:
-    """Free text (e.g. a parser's own error message), cut to a sane length."""
-    return text if len(text) <= _CLIPPED_CHARACTERS else text[:_CLIPPED_CHARACTERS] + "..."
+def clipped(text: str, limit: int = _CLIPPED_CHARACTERS) -> str:
+    """Free text that may carry file data (a global's name, a parser's error
+    message), made safe to print: control characters escaped, length cut."""
+    printable = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[: limit + 1])
+    return printable if len(text) <= limit else printable[:limit] + "..."

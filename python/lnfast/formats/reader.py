@@ -8,7 +8,7 @@ from ..errors import CheckpointError
 from . import detect
 from .checkpoint import Checkpoint
 from .flatten import flatten
-from .limits import output_budget
+from .limits import Budget, read_budget
 from .mapped_file import MappedFile
 from .problem import FormatProblem
 from .safetensors_file import read_safetensors_refs
@@ -41,19 +41,24 @@ def _read(path: str) -> Checkpoint:
         raise FormatProblem("the file is empty")
     kind = detect.detect_format(head)
     with MappedFile(path) as mapped:
+        budget = read_budget(mapped.size)
         if kind == detect.SAFETENSORS:
             refs, skipped, metadata = read_safetensors_refs(mapped)
             extras = {"metadata": metadata, "placeholders": [], "aliases": {}}
-            return _materialize_all(path, detect.SAFETENSORS, refs, skipped, extras, size)
+            return _materialize_all(path, detect.SAFETENSORS, refs, skipped, extras, budget)
         if kind == detect.ZIP:
-            contents = read_torch_zip(mapped)
+            contents = read_torch_zip(mapped, budget)
         else:
-            contents = read_torch_legacy(mapped)
-        flattened = flatten(contents.roots)
+            contents = read_torch_legacy(mapped, budget)
+        flattened = flatten(contents.roots, budget)
         extras = dict(contents.extras)
         extras["placeholders"] = sorted(contents.placeholder_names)
         extras["aliases"] = flattened.aliases
-        return _materialize_all(path, contents.format, flattened.tensors, {}, extras, size)
+        format_name = contents.format
+        # Only the tensor references are needed now; let the rest of the
+        # unpickled objects go before the tensors are copied out.
+        del contents
+        return _materialize_all(path, format_name, flattened.tensors, {}, extras, budget)
 
 
 def _materialize_all(
@@ -62,10 +67,9 @@ def _materialize_all(
     refs: dict[str, TensorRef],
     skipped: dict[str, str],
     extras: dict,
-    file_size: int,
+    budget: Budget,
 ) -> Checkpoint:
     """Copy every float tensor out of the mapped file (before it is closed)."""
-    budget = output_budget(file_size)
     tensors = {}
     dtypes = {}
     skipped = dict(skipped)

@@ -4,7 +4,8 @@ Each allowed name maps to our own small implementation - never to the real
 torch, collections or builtins object - wrapped so the pickle cannot modify
 it (BUILD on a global would otherwise set attributes on it). Constructors
 that copy their argument charge a budget so repeated calls cannot multiply
-memory. Everything not listed here becomes an InertObject subclass.
+memory or hashing work. Everything not listed here becomes an InertObject
+subclass.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from .inert import describe, is_placeholder_class, make_placeholder_class
-from .limits import Budget
 from .problem import FormatProblem
 from .tensor_rebuild import StorageRef, TensorRef, make_tensor_ref
 from .torch_types import DTYPES_BY_NAME, STORAGE_TYPES
+from .unpickle_limits import UnpickleLimits
 
 
 class SafeCallable:
@@ -103,10 +104,10 @@ _COPYABLE = (list, tuple, dict, set, frozenset, str, bytes)
 
 
 class _Constructors:
-    """Container constructors that pay for what they copy."""
+    """Container constructors that pay for what they build and hash."""
 
-    def __init__(self, budget: Budget):
-        self.budget = budget
+    def __init__(self, limits: UnpickleLimits):
+        self.limits = limits
 
     def _source(self, name: str, args: tuple):
         if len(args) > 1:
@@ -116,32 +117,53 @@ class _Constructors:
         source = args[0]
         if not isinstance(source, _COPYABLE):
             raise FormatProblem(f"{name} called on {describe(source)}")
-        self.budget.charge(len(source))
-        return source
+        # Iterate a mapping through dict's own method: instance attributes
+        # of a file-made object must never be called.
+        items = list(dict.keys(source) if isinstance(source, dict) else source)
+        self.limits.charge(56 + 8 * len(items))
+        return items
+
+    def _pairs(self, name: str, args: tuple):
+        source = args[0] if args else ()
+        if isinstance(source, dict):
+            pairs = list(dict.items(source))
+        else:
+            pairs = self._source(name, args)
+            if not all(type(pair) in (tuple, list) and len(pair) == 2 for pair in pairs):
+                raise FormatProblem(f"{name} called on something other than key/value pairs")
+        self.limits.check_keys(pair[0] for pair in pairs)
+        self.limits.charge(104 + 64 * len(pairs))
+        return pairs
 
     def list(self, *args):
         return list(self._source("builtins.list", args))
 
     def tuple(self, *args):
-        return tuple(self._source("builtins.tuple", args))
+        return self.limits.new_tuple(self._source("builtins.tuple", args))
 
     def set(self, *args):
-        return set(self._source("builtins.set", args))
+        items = self._source("builtins.set", args)
+        self.limits.check_keys(items)
+        self.limits.charge(232 + 64 * len(items))
+        return set(items)
 
     def frozenset(self, *args):
-        return frozenset(self._source("builtins.frozenset", args))
+        items = self._source("builtins.frozenset", args)
+        self.limits.check_keys(items)
+        self.limits.charge(232 + 64 * len(items))
+        return frozenset(items)
 
     def dict(self, *args):
-        return dict(self._source("builtins.dict", args))
+        return dict(self._pairs("builtins.dict", args))
 
     def ordered_dict(self, *args):
-        return OrderedDict(self._source("collections.OrderedDict", args))
+        return OrderedDict(self._pairs("collections.OrderedDict", args))
 
     def encode(self, text, encoding="utf-8", errors="strict"):
         # Protocol 2 pickles bytes objects as _codecs.encode(str, "latin1").
         if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
             raise FormatProblem("_codecs.encode is only allowed to rebuild latin-1 bytes")
-        self.budget.charge(len(text))
+        self.limits.charge(40 + len(text))
         return text.encode("latin-1")
 
 
@@ -170,7 +192,9 @@ _TENSOR_REBUILDS = {
     ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
-    ("torch._utils", "_rebuild_device_tensor_from_cpu_tensor"): _rebuild_device_tensor_from_cpu_tensor,
+    ("torch._utils", "_rebuild_device_tensor_from_cpu_tensor"): (
+        _rebuild_device_tensor_from_cpu_tensor
+    ),
 }
 
 _OTHER_FUNCTIONS = {
@@ -200,11 +224,16 @@ _CONSTRUCTOR_METHODS = {
 }
 
 
+# What a new placeholder class costs (a type object and its dicts).
+_PLACEHOLDER_CLASS_BYTES = 2048
+
+
 class SafeGlobals:
     """Resolves the (module, name) pairs one pickle asks for."""
 
-    def __init__(self, budget: Budget):
-        self._constructors = _Constructors(budget)
+    def __init__(self, limits: UnpickleLimits):
+        self._limits = limits
+        self._constructors = _Constructors(limits)
         self._resolved: dict[tuple[str, str], object] = {}
         self.placeholder_names: set[str] = set()
 
@@ -227,5 +256,7 @@ class SafeGlobals:
             return STORAGE_TYPES[(module, name)]
         if module == "torch" and name in DTYPES_BY_NAME:
             return DTYPES_BY_NAME[name]
-        self.placeholder_names.add(qualified)
-        return make_placeholder_class(module, name)
+        self._limits.charge(_PLACEHOLDER_CLASS_BYTES + len(module) + len(name))
+        placeholder = make_placeholder_class(module, name)
+        self.placeholder_names.add(placeholder.inert_global)
+        return placeholder

@@ -147,7 +147,10 @@ def make_tensor_ref(storage, dtype, storage_offset, size, stride, metadata=None)
         if not isinstance(metadata, dict):
             raise FormatProblem(f"tensor metadata is {describe(metadata)}, not a dict")
         # torch's lazy negation bit: the stored values are the negatives.
-        negate = bool(metadata.get("neg", False))
+        negate = dict.get(metadata, "neg", False) is True
+    # A dimension of size 1 never steps, so its stride can be anything below
+    # MAX_INDEX_VALUE; numpy would overflow multiplying it by the item size.
+    stride = tuple(0 if n == 1 else s for n, s in zip(size, stride))
     return TensorRef(storage, dtype, offset, size, stride, negate)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .mapped_file import MappedFile
-from .problem import FormatProblem
+from .limits import Budget
+from .problem import FormatProblem, clipped
 from .safe_unpickler import unpickle_region
 from .storage_ids import element_count_of, storage_key_of, storage_type_of
 from .tensor_rebuild import StorageRef, StorageRegion
@@ -51,7 +52,7 @@ class _ZipStorageLoader:
         self._mapped = mapped
         self._folder = folder
         self._big_endian = big_endian
-        self._refs: dict[tuple, StorageRef] = {}
+        self._refs: dict[str, StorageRef] = {}
 
     def __call__(self, fields: tuple) -> StorageRef:
         if len(fields) != 4:
@@ -59,27 +60,29 @@ class _ZipStorageLoader:
         storage_type = storage_type_of(fields[0])
         key = storage_key_of(fields[1])
         numel = element_count_of(fields[3])
-        cache_key = (key, storage_type.dtype.name, numel)
-        if cache_key not in self._refs:
+        # As in torch, the first id naming a key fixes the storage's dtype
+        # and size; later ids for that key get the same storage, so one
+        # record is never read as two different dtypes.
+        if key not in self._refs:
             offset, length = self._archive.locate(f"{self._folder}/{key}")
             ref = StorageRef(key, storage_type.dtype, numel)
             ref.bind(StorageRegion(self._mapped.view, offset, length, self._big_endian))
-            self._refs[cache_key] = ref
-        return self._refs[cache_key]
+            self._refs[key] = ref
+        return self._refs[key]
 
 
-def _unpickle_record(archive, mapped, record, folder, big_endian):
+def _unpickle_record(archive, mapped, record, folder, big_endian, budget):
     offset, length = archive.locate(record)
     loader = _ZipStorageLoader(archive, mapped, folder, big_endian)
-    what = f"{archive.prefix}/{record}"
-    return unpickle_region(mapped.view, offset, offset + length, what, loader)
+    what = clipped(f"{archive.prefix}/{record}")
+    return unpickle_region(mapped.view, offset, offset + length, what, budget, loader)
 
 
-def read_torch_zip(mapped: MappedFile) -> PickledContents:
+def read_torch_zip(mapped: MappedFile, budget: Budget) -> PickledContents:
     archive = ZipArchive(mapped)
     big_endian = _byte_order_is_big(archive)
     script = is_torchscript(archive)
-    main = _unpickle_record(archive, mapped, "data.pkl", "data", big_endian)
+    main = _unpickle_record(archive, mapped, "data.pkl", "data", big_endian, budget)
     contents = PickledContents(
         format="torchscript" if script else "torch-zip",
         roots=[("", main.value)],
@@ -91,7 +94,7 @@ def read_torch_zip(mapped: MappedFile) -> PickledContents:
         contents.extras["archive_version"] = version.decode("ascii", "replace")
     if script:
         for record, folder, root_name in extra_pickles(archive):
-            extra = _unpickle_record(archive, mapped, record, folder, big_endian)
+            extra = _unpickle_record(archive, mapped, record, folder, big_endian, budget)
             contents.roots.append((root_name, extra.value))
             contents.placeholder_names |= extra.placeholder_names
     return contents

@@ -49,7 +49,9 @@ class ZipArchive:
             if name.endswith("/data.pkl") and name.count("/") == 1
         ]
         if not folders:
-            raise FormatProblem("zip archive has no <folder>/data.pkl record; not a torch checkpoint")
+            raise FormatProblem(
+                "zip archive has no <folder>/data.pkl record; not a torch checkpoint"
+            )
         if len(folders) > 1:
             raise FormatProblem(f"zip archive has several data.pkl folders: {sorted(folders)}")
         if not folders[0]:
@@ -107,5 +109,7 @@ class ZipArchive:
         """Read a short text record (byteorder, version), refusing long ones."""
         offset, length = self.locate(relative)
         if length > limit:
-            raise FormatProblem(f"zip record {self.prefix}/{relative} is {length} bytes, expected a few")
+            raise FormatProblem(
+                f"zip record {self.prefix}/{relative} is {length} bytes, expected a few"
+            )
         return self._mapped.read_at(offset, length)

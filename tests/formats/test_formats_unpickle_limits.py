@@ -1,0 +1,319 @@
+"""What a pickle's objects may cost: memory, C recursion, hashing, names.
+
+Each payload here is cheap to write and, without the limits in
+unpickle_limits.py / safe_unpickler.py / flatten.py, expensive or fatal to
+read: hundreds of megabytes from one megabyte, a C stack overflow, minutes
+of dict probing, or gigabytes of name strings.
+"""
+
+import copyreg
+import pickle as P
+import struct
+import time
+import tracemalloc
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from formats_test_support import Storage, dumps, float_bytes, ordered, tensor, write_torch_legacy, write_torch_zip
+from lnfast.errors import CheckpointError
+from lnfast.formats import read_checkpoint
+
+SIX = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+FORMATS = ["zip", "legacy"]
+
+
+def write(tmp_path, file_format, payload):
+    if file_format == "zip":
+        return write_torch_zip(tmp_path / "limits.pt", payload, {"0": float_bytes(SIX)})
+    return write_torch_legacy(tmp_path / "limits.pt", payload, [("0", 6, float_bytes(SIX))])
+
+
+def tensor_ops(legacy=False):
+    """The opcodes of one pickled tensor (no PROTO, no STOP), for splicing."""
+    return dumps(tensor(Storage("0", 6, legacy=legacy), 0, (6,), (1,)))[2:-1]
+
+
+def short(text: bytes) -> bytes:
+    return P.SHORT_BINUNICODE + bytes([len(text)]) + text
+
+
+def binunicode(text: str) -> bytes:
+    data = text.encode()
+    return P.BINUNICODE + struct.pack("<I", len(data)) + data
+
+
+# A small fixed allowance makes the budget bite at test-friendly sizes.
+SMALL_ALLOWANCE = 8 << 20
+
+
+@pytest.fixture
+def small_allowance(monkeypatch):
+    monkeypatch.setattr("lnfast.formats.limits.READ_BYTES_ALLOWANCE", SMALL_ALLOWANCE)
+
+
+def read_measured(path):
+    """Read, returning (outcome, peak bytes allocated while reading)."""
+    tracemalloc.start()
+    try:
+        outcome = read_checkpoint(path)
+    except CheckpointError as error:
+        outcome = error
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return outcome, peak
+
+
+def within_budget(path, peak) -> bool:
+    # The budget's promise, plus a little for the reader's own fixed costs.
+    return peak <= 8 * path.stat().st_size + SMALL_ALLOWANCE + (2 << 20)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("opcode", [P.EMPTY_SET, P.EMPTY_DICT, P.EMPTY_LIST, P.MARK + P.EMPTY_TUPLE + P.TUPLE])
+def test_one_byte_objects_stay_within_the_memory_budget(tmp_path, small_allowance, file_format, opcode):
+    # 300 000 one-byte opcodes would build up to 65 MB of objects.
+    count = 300_000 // len(opcode)
+    payload = P.PROTO + b"\x04" + P.EMPTY_LIST + P.MARK + opcode * count + P.APPENDS + P.STOP
+    path = write(tmp_path, file_format, payload)
+    outcome, peak = read_measured(path)
+    assert isinstance(outcome, CheckpointError)
+    assert within_budget(path, peak)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_many_placeholder_classes_stay_within_the_memory_budget(tmp_path, small_allowance, file_format):
+    # Each distinct global name becomes a class of about 2 kB.
+    names = b"".join(P.GLOBAL + b"m\nn%d\n" % i + P.POP for i in range(40_000))
+    path = write(tmp_path, file_format, P.PROTO + b"\x02" + names + P.NONE + P.STOP)
+    outcome, peak = read_measured(path)
+    assert isinstance(outcome, CheckpointError)
+    assert within_budget(path, peak)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("use", ["dict key", "set item", "frozenset argument"])
+def test_deeply_nested_tuples_are_refused_before_hashing(tmp_path, file_format, use):
+    # Hashing a tuple recurses in C without a depth check: 300 000 levels
+    # (one byte each) would overflow the C stack and kill the interpreter.
+    nested = P.EMPTY_TUPLE + P.TUPLE1 * 300_000
+    if use == "dict key":
+        body = P.EMPTY_DICT + nested + P.NONE + P.SETITEM
+    elif use == "set item":
+        body = P.EMPTY_SET + P.MARK + nested + P.ADDITEMS
+    else:
+        body = P.GLOBAL + b"builtins\nfrozenset\n" + nested + P.TUPLE1 + P.TUPLE1 + P.REDUCE
+    payload = P.PROTO + b"\x04" + body + P.STOP
+    with pytest.raises(CheckpointError, match="nested more than 100 deep"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+
+
+def test_moderately_nested_tuples_are_fine(tmp_path):
+    nested = P.EMPTY_TUPLE + P.TUPLE1 * 50
+    payload = (
+        P.PROTO + b"\x02" + P.EMPTY_DICT + short(b"w") + tensor_ops() + P.SETITEM
+        + nested + P.NONE + P.SETITEM + P.STOP
+    )
+    assert read_checkpoint(write(tmp_path, "zip", payload)).tensors["w"].tolist() == SIX
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("kind", ["int", "float", "tuple of int"])
+def test_colliding_hash_keys_are_refused_quickly(tmp_path, file_format, kind):
+    # int and float hashes are not randomised: these 30 000 keys all hash
+    # alike, and filling one dict with them takes O(n^2) probes (~15 s).
+    modulus = 2**61 - 1
+
+    def key(k):
+        if kind == "float":
+            return P.BINFLOAT + struct.pack(">d", 1.5 * 2.0 ** (61 * (k % 16) - 500 + 0 * k))
+        value = (k * modulus).to_bytes(16, "little", signed=True)
+        one = P.LONG1 + bytes([len(value)]) + value
+        return one + P.TUPLE1 if kind == "tuple of int" else one
+
+    items = b"".join(key(k) + P.NONE for k in range(1, 30_001))
+    payload = P.PROTO + b"\x02" + P.EMPTY_DICT + P.MARK + items + P.SETITEMS + P.STOP
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="hashes can be made to collide"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_rehashing_one_huge_tuple_key_is_charged(tmp_path, file_format):
+    # Tuples do not cache their hash: inserting a 100 000-item tuple key
+    # 100 000 times would hash 10**10 items.
+    big = P.MARK + P.NONE * 100_000 + P.TUPLE + P.BINPUT + b"\x01"
+    inserts = (P.BINGET + b"\x01" + P.NONE + P.SETITEM) * 100_000
+    payload = P.PROTO + b"\x02" + big + P.POP + P.EMPTY_DICT + inserts + P.STOP
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="refusing to allocate"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("shape", ["wide", "deep"])
+def test_long_keys_are_not_copied_into_every_path(tmp_path, small_allowance, file_format, shape):
+    if shape == "wide":
+        # {1 MB key: [None] * 200 000}: 200 000 names of 1 MB each = 200 GB.
+        payload = (
+            P.PROTO + b"\x02" + P.EMPTY_DICT + binunicode("k" * (1 << 20))
+            + P.EMPTY_LIST + P.MARK + P.NONE * 200_000 + P.APPENDS + P.SETITEM + P.STOP
+        )
+    else:
+        # {K: {K: {K: ...}}} 20 000 deep with a 4 kB K shared via the memo.
+        payload = (
+            P.PROTO + b"\x02" + binunicode("k" * 4000) + P.BINPUT + b"\x00" + P.POP
+            + (P.EMPTY_DICT + P.BINGET + b"\x00") * 20_000 + P.NONE + P.SETITEM * 20_000 + P.STOP
+        )
+    path = write(tmp_path, file_format, payload)
+    started = time.perf_counter()
+    outcome, peak = read_measured(path)
+    assert isinstance(outcome, CheckpointError)
+    assert time.perf_counter() - started < 10
+    assert within_budget(path, peak)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_tensor_under_an_overlong_name_is_refused(tmp_path, file_format):
+    payload = (
+        P.PROTO + b"\x02" + P.EMPTY_DICT + binunicode("k" * 5000)
+        + tensor_ops(legacy=file_format == "legacy") + P.SETITEM + P.STOP
+    )
+    with pytest.raises(CheckpointError, match="5000 characters long"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_thousands_of_aliases_are_listed_only_up_to_a_cap(tmp_path, file_format):
+    one = tensor(Storage("0", 6, legacy=file_format == "legacy"), 0, (6,), (1,))
+    root = ordered(w=one, copies=[one] * 50_000)
+    checkpoint = read_checkpoint(write(tmp_path, file_format, dumps(root)))
+    assert list(checkpoint.tensors) == ["w"]
+    assert len(checkpoint.extras["aliases"]) == 1000
+
+
+# --- EXT opcodes and the process-wide copyreg cache ------------------------
+
+EXT_CODE = 0x7E
+
+
+@pytest.fixture
+def registered_extension():
+    """os.system registered (and cached) as a copyreg extension, as some
+    other library in the process might have done."""
+    import os
+
+    copyreg.add_extension("os", "system", EXT_CODE)
+    P.loads(b"\x80\x02\x82" + bytes([EXT_CODE]) + b".")  # fills copyreg's cache
+    yield
+    copyreg.remove_extension("os", "system", EXT_CODE)
+    assert os.system  # (the cache entry is removed with the extension)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_ext_opcodes_never_reach_copyregs_cache(tmp_path, file_format, registered_extension):
+    marker = tmp_path / "executed"
+    command = f"touch {marker}".encode()
+    payload = P.PROTO + b"\x02" + P.EXT1 + bytes([EXT_CODE]) + short(command) + P.TUPLE1 + P.REDUCE + P.STOP
+    with pytest.raises(CheckpointError, match="extension code"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+    assert not marker.exists()
+
+
+def test_ext_opcodes_leave_copyregs_cache_alone(tmp_path):
+    copyreg.add_extension("collections", "OrderedDict", EXT_CODE)
+    try:
+        with pytest.raises(CheckpointError):
+            read_checkpoint(write(tmp_path, "zip", P.PROTO + b"\x02" + P.EXT1 + bytes([EXT_CODE]) + P.STOP))
+        assert P.loads(b"\x80\x02\x82" + bytes([EXT_CODE]) + b".") is OrderedDict
+    finally:
+        copyreg.remove_extension("collections", "OrderedDict", EXT_CODE)
+
+
+# --- objects the file builds never get their methods replaced ---------------
+
+
+def ordered_dict_with_attribute(attribute: bytes, value_ops: bytes, content=b"") -> bytes:
+    # OrderedDict instances have a __dict__: a BUILD could plant an
+    # attribute that shadows a method such as items() or get().
+    return (
+        P.GLOBAL + b"collections\nOrderedDict\n" + P.EMPTY_TUPLE + P.REDUCE + content
+        + P.EMPTY_DICT + short(attribute) + value_ops + P.SETITEM + P.BUILD
+    )
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("method", [b"items", b"get", b"keys", b"__setstate__", b"values"])
+def test_build_on_an_ordered_dict_cannot_shadow_its_methods(tmp_path, file_format, method):
+    content = short(b"w") + tensor_ops(legacy=file_format == "legacy") + P.SETITEM
+    payload = (
+        P.PROTO + b"\x02"
+        + ordered_dict_with_attribute(method, P.GLOBAL + b"evil\nthing\n", content)
+        + P.STOP
+    )
+    checkpoint = read_checkpoint(write(tmp_path, file_format, payload))
+    assert checkpoint.tensors["w"].tolist() == SIX
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize("target", [P.EMPTY_DICT, P.EMPTY_LIST, P.GLOBAL + b"evil\nthing\n"])
+def test_build_on_anything_but_a_placeholder_or_ordered_dict_is_refused(tmp_path, file_format, target):
+    payload = P.PROTO + b"\x02" + target + P.EMPTY_DICT + P.BUILD + P.STOP
+    with pytest.raises(CheckpointError, match="BUILD on"):
+        read_checkpoint(write(tmp_path, file_format, payload))
+
+
+# --- reading the right bytes ------------------------------------------------
+
+
+def test_one_storage_record_has_one_dtype_like_in_torch(tmp_path):
+    # torch caches storages by key: the first id fixes the dtype; a later
+    # id naming the same key as HalfStorage still gets float32 data.
+    root = ordered(
+        a=tensor(Storage("0", 6), 0, (6,), (1,)),
+        b=tensor(Storage("0", 12, "HalfStorage"), 0, (6,), (1,)),
+    )
+    checkpoint = read_checkpoint(write_torch_zip(tmp_path / "two.pt", dumps(root), {"0": float_bytes(SIX)}))
+    assert checkpoint.dtypes == {"a": "float32", "b": "float32"}
+    np.testing.assert_array_equal(checkpoint.tensors["b"], SIX)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_size_one_dimension_with_a_huge_stride(tmp_path, file_format):
+    # The stride of a size-1 dimension is never used; numpy would overflow
+    # multiplying 2**61 by the item size.
+    root = ordered(w=tensor(Storage("0", 6, legacy=file_format == "legacy"), 2, (1, 3), (2**61, 1)))
+    checkpoint = read_checkpoint(write(tmp_path, file_format, dumps(root)))
+    assert checkpoint.tensors["w"].tolist() == [[3.0, 4.0, 5.0]]
+
+
+# --- messages ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["no-tensor hint", "placeholder among tensors", "bad storage"])
+def test_messages_escape_and_clip_names_from_the_file(tmp_path, where):
+    name = "\x1b[2J\x1b[31mfake\nsecond line" + "x" * 1_000_000
+    named_global = short(b"evil") + binunicode(name) + P.STACK_GLOBAL
+    if where == "no-tensor hint":
+        payload = P.PROTO + b"\x04" + named_global + P.STOP
+    elif where == "placeholder among tensors":
+        payload = (
+            P.PROTO + b"\x04" + P.EMPTY_DICT + P.MARK + short(b"a") + tensor_ops()
+            + short(b"b") + named_global + P.EMPTY_TUPLE + P.NEWOBJ + P.SETITEMS + P.STOP
+        )
+    else:
+        rebuild = P.GLOBAL + b"torch._utils\n_rebuild_tensor\n"
+        payload = (
+            P.PROTO + b"\x04" + rebuild + named_global + P.EMPTY_TUPLE + P.NEWOBJ
+            + P.BININT1 + b"\x00" + P.EMPTY_TUPLE + P.EMPTY_TUPLE + P.TUPLE + P.STOP
+        )
+        payload = payload.replace(rebuild + named_global, rebuild + P.MARK + named_global)
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(write(tmp_path, "zip", payload))
+    message = str(caught.value)
+    assert len(message) < 2000
+    assert "\x1b" not in message and "\n" not in message
