@@ -67,6 +67,18 @@ void dot_block(const unsigned short* w, long pair_stride, int pairs,
       _mm512_storeu_ps(y + static_cast<long>(t) * ldy + j * W, acc[j][t]);
 }
 
+// `count` (1-4) panels against NT inputs.
+template <int NT>
+void dot_panels(int count, const unsigned short* w, long stride, int pairs,
+                const unsigned int* xp, float* y, int ldy, bool accumulate) {
+  switch (count) {
+    case 1: return dot_block<1, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
+    case 2: return dot_block<2, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
+    case 3: return dot_block<3, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
+    default: return dot_block<4, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
+  }
+}
+
 // One block of N panels: every panel at once for a single input, at most
 // four at a time (with four inputs each) for several.
 template <int N>
@@ -75,25 +87,15 @@ void dot_block_of(const unsigned short* w, int pairs, const unsigned int* xp,
   constexpr long stride = static_cast<long>(N) * 2 * W;
   if (batch == 1) return dot_block<N, 1>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
   for (int j0 = 0; j0 < N; j0 += 4) {
+    const int count = N - j0 < 4 ? N - j0 : 4;
     const unsigned short* wj = w + j0 * 2 * W;
-    float* yj = y + j0 * W;
     int t = 0;
-    for (; t + 4 <= batch; t += 4) {
-      const unsigned int* xt = xp + static_cast<long>(t) * pairs;
-      float* yt = yj + static_cast<long>(t) * ldy;
-      if (N - j0 >= 4) dot_block<(N >= 4 ? 4 : N), 4>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else if (N - j0 == 3) dot_block<3, 4>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else if (N - j0 == 2) dot_block<2, 4>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else dot_block<1, 4>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-    }
-    for (; t < batch; ++t) {
-      const unsigned int* xt = xp + static_cast<long>(t) * pairs;
-      float* yt = yj + static_cast<long>(t) * ldy;
-      if (N - j0 >= 4) dot_block<(N >= 4 ? 4 : N), 1>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else if (N - j0 == 3) dot_block<3, 1>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else if (N - j0 == 2) dot_block<2, 1>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-      else dot_block<1, 1>(wj, stride, pairs, xt, pairs, yt, ldy, accumulate);
-    }
+    for (; t + 4 <= batch; t += 4)
+      dot_panels<4>(count, wj, stride, pairs, xp + static_cast<long>(t) * pairs,
+                    y + j0 * W + static_cast<long>(t) * ldy, ldy, accumulate);
+    for (; t < batch; ++t)
+      dot_panels<1>(count, wj, stride, pairs, xp + static_cast<long>(t) * pairs,
+                    y + j0 * W + static_cast<long>(t) * ldy, ldy, accumulate);
   }
 }
 
