@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lnfast/kernel_probe.hpp"
+#include "testing/kernel_probe.hpp"
 #include "lnfast/model.hpp"
 #include "lnfast/threads.hpp"
 

@@ -5,37 +5,10 @@
 
 #include <vector>
 
-#include "kernels/kernel_table.hpp"
 #include "lnfast/spec.hpp"
+#include "packing/packed_matrix.hpp"
 
 namespace lnfast {
-
-struct PackedNorm {
-  int offset = 0;
-  int size = 0;
-  std::vector<float> gamma;
-  std::vector<float> beta;
-  float eps = 0.0f;
-};
-
-// A weight matrix in GEMM panels, in one of the storage formats.
-struct PackedMatrix {
-  WeightFormat format = WeightFormat::F32;
-  int rows = 0;  // padded to whole panels
-  int cols = 0;
-  int stored_cols = 0;  // cols, or cols rounded up to even when paired along k
-  std::vector<float> f32;
-  std::vector<unsigned short> bf16;
-  std::vector<signed char> i8;
-  std::vector<float> row_scales;  // int8 only, one per padded row
-
-  const void* data() const;
-  size_t bytes() const;
-};
-
-// Packs a row-major (rows x cols) matrix into panels of the given format.
-PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
-                         const KernelTable& kernels, WeightFormat format);
 
 struct PackedLayer {
   CellType type;
@@ -52,21 +25,14 @@ struct PackedLayer {
   // (the reset gate multiplies it), so they also get h_init/h_post.
   std::vector<float> x_init, x_post, h_init, h_post;
 
-  std::vector<PackedNorm> x_norms, h_norms, gate_norms;
+  // The spec's norms with every gamma and beta present.
+  std::vector<Norm> x_norms, h_norms, gate_norms;
   CellNorm cell_norm;
-  PackedNorm c_norm;
+  Norm c_norm;
   Activation activation;
   float forget_bias, zoneout;
   bool gru_paper_update;
 };
-
-// Row panels of `panel` rows (one SIMD register), grouped in blocks of
-// `block_panels` panels stored k-major with the block's panels side by side:
-// in a block of n panels starting at panel p0, W[(p0 + j)*panel + lane][k]
-// sits at block + (k*n + j)*panel + lane. Rows past the end are 0. A step
-// then reads the matrix as one sequential stream, with no horizontal sums.
-std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
-                               int panel, int block_panels);
 
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
                        WeightFormat format);

@@ -5,7 +5,7 @@
 
 namespace lnfast {
 
-void apply_norm(const KernelTable& k, const PackedNorm& n, const float* in,
+void apply_norm(const KernelTable& k, const Norm& n, const float* in,
                 float* out, bool accumulate) {
   float mean, var;
   k.moments(in + n.offset, n.size, &mean, &var);
@@ -17,9 +17,9 @@ void apply_norm(const KernelTable& k, const PackedNorm& n, const float* in,
               n.beta.data(), out + n.offset, accumulate);
 }
 
-void apply_norms(const KernelTable& k, const std::vector<PackedNorm>& norms,
+void apply_norms(const KernelTable& k, const std::vector<Norm>& norms,
                  const float* in, float* out, bool accumulate, int lo, int hi) {
-  for (const PackedNorm& n : norms)
+  for (const Norm& n : norms)
     if (n.offset >= lo && n.offset < hi) apply_norm(k, n, in, out, accumulate);
 }
 

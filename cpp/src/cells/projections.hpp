@@ -11,12 +11,12 @@
 namespace lnfast {
 
 // out[seg] (+)= LN(in[seg]) over one norm's segment. in == out is allowed.
-void apply_norm(const KernelTable& k, const PackedNorm& norm, const float* in,
+void apply_norm(const KernelTable& k, const Norm& norm, const float* in,
                 float* out, bool accumulate);
 
 // out[seg] (+)= LN_seg(in[seg]) for every norm whose segment starts in
 // [lo, hi). in == out is allowed.
-void apply_norms(const KernelTable& k, const std::vector<PackedNorm>& norms,
+void apply_norms(const KernelTable& k, const std::vector<Norm>& norms,
                  const float* in, float* out, bool accumulate, int lo = 0,
                  int hi = 1 << 30);
 

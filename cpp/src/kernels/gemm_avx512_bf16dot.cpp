@@ -11,9 +11,9 @@
 // chosen in isa_detect.cpp only when CPUID says AVX512_BF16.
 #include <immintrin.h>
 
-#include <cstring>
 #include <vector>
 
+#include "kernels/bf16_round.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {
@@ -22,13 +22,6 @@ namespace {
 constexpr int W = 16;
 constexpr int kBlockPanels = 8;
 
-unsigned int bf16_bits(float v) {
-  unsigned int bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even
-  return bits >> 16;
-}
-
 // x rows as bf16 pairs, the odd last column paired with 0.
 void pair_inputs(const float* x, int ldx, int batch, int cols, int pairs,
                  std::vector<unsigned int>& out) {
@@ -36,8 +29,8 @@ void pair_inputs(const float* x, int ldx, int batch, int cols, int pairs,
   for (int t = 0; t < batch; ++t)
     for (int kp = 0; kp < pairs; ++kp) {
       const float* xt = x + static_cast<long>(t) * ldx;
-      const unsigned int lo = bf16_bits(xt[2 * kp]);
-      const unsigned int hi = 2 * kp + 1 < cols ? bf16_bits(xt[2 * kp + 1]) : 0u;
+      const unsigned int lo = round_to_bf16(xt[2 * kp]);
+      const unsigned int hi = 2 * kp + 1 < cols ? round_to_bf16(xt[2 * kp + 1]) : 0u;
       out[static_cast<size_t>(t) * pairs + kp] = lo | (hi << 16);
     }
 }

@@ -2,7 +2,8 @@
 // the matrix is large enough to repay the hand-off.
 #pragma once
 
-#include "cells/packed_layer.hpp"
+#include "kernels/kernel_table.hpp"
+#include "packing/packed_matrix.hpp"
 
 namespace lnfast {
 

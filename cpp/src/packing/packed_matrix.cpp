@@ -1,11 +1,14 @@
-// From a validated LayerSpec to what the cells read (see packed_layer.hpp).
-#include "cells/packed_layer.hpp"
+// Packing into panels for every storage format (see packed_matrix.hpp).
+#include "packing/packed_matrix.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+
+#include "kernels/bf16_round.hpp"
 
 namespace lnfast {
+namespace {
+
 // Where element (panel j of a block of n, lane, column k) goes, relative to
 // the block: panel-major within each column, the layout every format uses
 // except bfloat16's pairs.
@@ -57,23 +60,13 @@ std::vector<T> pack_panels_as(const std::vector<float>& w, int rows, int cols,
   return out;
 }
 
+}  // namespace
+
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
                                int panel, int block_panels) {
   return pack_panels_as<float>(w, rows, cols, panel, block_panels,
                                [](int, float v) { return v; });
 }
-
-namespace {
-
-// float32 -> bfloat16, rounding to nearest even (weights are finite).
-unsigned short to_bf16(float v) {
-  unsigned int bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<unsigned short>(bits >> 16);
-}
-
-}  // namespace
 
 const void* PackedMatrix::data() const {
   switch (format) {
@@ -104,11 +97,11 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
       if (kernels.bf16_pairs_along_k) {
         m.stored_cols = (cols + 1) / 2 * 2;
         m.bf16 = pack_panels_as<unsigned short>(
-            w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
+            w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
             Bf16KPairSlot(), m.stored_cols);
       } else {
         m.bf16 = pack_panels_as<unsigned short>(
-            w, rows, cols, panel, block, [](int, float v) { return to_bf16(v); },
+            w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
             Bf16PairSlot());
       }
       break;
@@ -132,73 +125,6 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
     }
   }
   return m;
-}
-
-namespace {
-
-PackedNorm pack_norm(const Norm& n) {
-  PackedNorm p;
-  p.offset = n.offset;
-  p.size = n.size;
-  p.gamma = n.gamma.empty() ? std::vector<float>(n.size, 1.0f) : n.gamma;
-  p.beta = n.beta.empty() ? std::vector<float>(n.size, 0.0f) : n.beta;
-  p.eps = n.eps;
-  return p;
-}
-
-std::vector<PackedNorm> pack_norms(const std::vector<Norm>& norms) {
-  std::vector<PackedNorm> out;
-  for (const Norm& n : norms) out.push_back(pack_norm(n));
-  return out;
-}
-
-std::vector<float> sum_or_either(const std::vector<float>& a,
-                                 const std::vector<float>& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  std::vector<float> out(a);
-  for (size_t i = 0; i < out.size(); ++i) out[i] += b[i];
-  return out;
-}
-
-}  // namespace
-
-PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
-                       WeightFormat format) {
-  PackedLayer L;
-  L.type = s.type;
-  L.input_size = s.input_size;
-  L.hidden_size = s.hidden_size;
-  L.rows = gate_count(s.type) * s.hidden_size;
-  const int panel = kernels.panel_rows;
-  L.rows_padded = (L.rows + panel - 1) / panel * panel;
-  L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format);
-  L.w_hh = pack_matrix(s.w_hh, L.rows, s.hidden_size, kernels, format);
-
-  const bool x_normed = !s.x_norms.empty();
-  const bool h_normed = !s.h_norms.empty();
-  if (s.type == CellType::GRU) {
-    (x_normed ? L.x_post : L.x_init) = s.b_ih;
-    (h_normed ? L.h_post : L.h_init) = s.b_hh;
-  } else if (x_normed) {
-    L.x_post = sum_or_either(s.b_ih, s.b_hh);
-  } else if (h_normed) {
-    L.x_init = s.b_ih;
-    L.x_post = s.b_hh;
-  } else {
-    L.x_init = sum_or_either(s.b_ih, s.b_hh);
-  }
-
-  L.x_norms = pack_norms(s.x_norms);
-  L.h_norms = pack_norms(s.h_norms);
-  L.gate_norms = pack_norms(s.gate_norms);
-  L.cell_norm = s.cell_norm;
-  if (s.cell_norm != CellNorm::None) L.c_norm = pack_norm(s.c_norm);
-  L.activation = s.activation;
-  L.forget_bias = s.forget_bias;
-  L.zoneout = s.zoneout;
-  L.gru_paper_update = s.gru_paper_update;
-  return L;
 }
 
 }  // namespace lnfast

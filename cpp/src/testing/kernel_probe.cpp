@@ -1,11 +1,11 @@
-#include "lnfast/kernel_probe.hpp"
+#include "testing/kernel_probe.hpp"
 
 #include <chrono>
 #include <cstring>
 
-#include "cells/packed_layer.hpp"
 #include "cells/projections.hpp"
 #include "lnfast/model.hpp"
+#include "packing/packed_matrix.hpp"
 
 namespace lnfast {
 namespace probe {
@@ -17,7 +17,7 @@ void moments(Isa isa, const std::vector<float>& x, float* mean, float* var) {
 std::vector<float> layer_norm(Isa isa, const std::vector<float>& x,
                               const std::vector<float>& gamma,
                               const std::vector<float>& beta, float eps) {
-  PackedNorm n;
+  Norm n;
   n.size = static_cast<int>(x.size());
   n.gamma = gamma.empty() ? std::vector<float>(x.size(), 1.0f) : gamma;
   n.beta = beta.empty() ? std::vector<float>(x.size(), 0.0f) : beta;
