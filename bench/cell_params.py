@@ -14,7 +14,8 @@ import numpy as np
 import lnfast
 
 CELL_KINDS = ("ln_lstm", "ln_gru", "ln_rnn", "lstm", "gru")
-GATES = {"ln_lstm": 4, "lstm": 4, "ln_gru": 3, "gru": 3, "ln_rnn": 1}
+GATES = {kind: lnfast._core.GATE_COUNTS[family] for kind, family in
+         {"ln_lstm": "LSTM", "lstm": "LSTM", "ln_gru": "GRU", "gru": "GRU", "ln_rnn": "RNN"}.items()}
 LN_EPS = 1e-5  # nn.LayerNorm's default
 
 Params = Dict[str, np.ndarray]

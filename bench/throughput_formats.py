@@ -23,7 +23,7 @@ from contestants import build_contestants
 from interleaved_timing import LatencyStats, measure_interleaved, pilot_step_seconds, plan_steps
 from runtime_lnfast import FloorRuntime, LnfastRuntime
 
-FORMATS = ("fp32", "bf16", "int8")
+FORMATS = lnfast.Model.WEIGHT_FORMATS
 BYTES_PER_WEIGHT = {"fp32": 4, "bf16": 2, "int8": 1}
 PEER_MIN_H = 512
 ACCURACY_STEPS = 1000

@@ -31,8 +31,6 @@ def set_num_threads(n: int) -> None:
     already keep every core busy."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads takes an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"the number of threads must be >= 1, got {n}")
     _core.set_num_threads(n)
 
 

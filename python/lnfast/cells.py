@@ -18,14 +18,19 @@ from . import _core
 __all__ = ["LayerNorm", "LSTM", "GRU", "RNN"]
 
 
-def _real_array(value, name: str, shape: tuple) -> np.ndarray:
-    """A C-contiguous float32 copy of ``value``, checked for shape and NaN."""
+def float32_array(value, name: str, shape: tuple) -> np.ndarray:
+    """A C-contiguous float32 copy of ``value``, checked for dtype and shape."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _real_array(value, name: str, shape: tuple) -> np.ndarray:
+    """float32_array, checked for NaN and Inf too."""
+    arr = float32_array(value, name, shape)
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
         raise ValueError(f"{name} holds a non-finite value at flat index {bad}")
@@ -103,6 +108,8 @@ class _Cell:
     gates: int = 1
     family: str = ""
     _norm_choices: tuple = ("none",)
+    # The names stream.state gives the parts of this layer's state.
+    state_parts: tuple = ("h",)
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh, norm: str, zoneout):
         w_ih_arr = np.asarray(w_ih)
@@ -126,9 +133,7 @@ class _Cell:
             raise ValueError(
                 f"{self.family}: norm must be one of {self._norm_choices}, got {norm!r}")
         self.norm = norm
-        self.zoneout = _float(zoneout, f"{self.family}.zoneout")
-        if not 0.0 <= self.zoneout <= 1.0:
-            raise ValueError(f"{self.family}.zoneout must be in [0, 1], got {self.zoneout}")
+        self.zoneout = _float(zoneout, f"{self.family}.zoneout")  # its range: the core's check
 
     def _base_spec(self, cell_type) -> "_core.LayerSpec":
         spec = _core.LayerSpec()
@@ -155,6 +160,13 @@ class _Cell:
     def _build(self) -> "_core.LayerSpec":
         raise NotImplementedError
 
+    def _set_core_spec(self) -> None:
+        """Builds the core spec and has the core check it now, not when a
+        Model is made."""
+        spec = self._build()
+        _core.validate_layer(spec, self.family)
+        self._core_spec = spec
+
     def to_core(self) -> "_core.LayerSpec":
         return self._core_spec
 
@@ -166,7 +178,7 @@ class _Cell:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._core_spec = self._build()
+        self._set_core_spec()
 
     def _repr_options(self) -> str:
         return ""
@@ -195,8 +207,9 @@ class LSTM(_Cell):
     zoneout p gives h' = p h + (1 - p) h' (haste at inference).
     """
 
-    gates = 4
     family = "LSTM"
+    gates = _core.GATE_COUNTS[family]
+    state_parts = ("h", "c")
     _norm_choices = ("none", "separate", "per_gate")
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
@@ -210,7 +223,7 @@ class LSTM(_Cell):
         self.ln_x, self.ln_h, self.ln_gates = ln_x, ln_h, ln_gates
         self.cell_norm, self.ln_c = cell_norm, ln_c
         self.forget_bias = _float(forget_bias, "LSTM.forget_bias")
-        self._core_spec = self._build()  # validates every norm now
+        self._set_core_spec()
 
     def _repr_options(self) -> str:
         return f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
@@ -244,8 +257,8 @@ class GRU(_Cell):
     update: "pytorch" h' = (1 - z) n + z h; "paper" h' = (1 - z) h + z n.
     """
 
-    gates = 3
     family = "GRU"
+    gates = _core.GATE_COUNTS[family]
     _norm_choices = ("none", "separate", "paper", "per_gate")
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
@@ -255,7 +268,7 @@ class GRU(_Cell):
         if update not in ("pytorch", "paper"):
             raise ValueError(f"GRU: update must be 'pytorch' or 'paper', got {update!r}")
         self.ln_x, self.ln_h, self.ln_gates, self.update = ln_x, ln_h, ln_gates, update
-        self._core_spec = self._build()
+        self._set_core_spec()
 
     def _paper_pair(self, pair, name):
         H = self.hidden_size
@@ -287,8 +300,8 @@ class RNN(_Cell):
     activation: "tanh" or "relu".
     """
 
-    gates = 1
     family = "RNN"
+    gates = _core.GATE_COUNTS[family]
     _norm_choices = ("none", "per_gate", "sum", "separate")
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
@@ -301,7 +314,7 @@ class RNN(_Cell):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"RNN: activation must be 'tanh' or 'relu', got {activation!r}")
         self.ln_x, self.ln_h, self.ln, self.activation = ln_x, ln_h, ln, activation
-        self._core_spec = self._build()
+        self._set_core_spec()
 
     def _build(self):
         spec = self._base_spec(_core.CellType.RNN)

@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from . import _core
+
 EXIT_ERROR = 1
 
 
@@ -24,7 +26,7 @@ def _add_load_options(parser):
     parser.add_argument("checkpoint", help="a PyTorch (.pt/.pth/.ckpt), TorchScript or safetensors file")
     parser.add_argument("--prefix", help="module prefix of the network, when the file holds several")
     parser.add_argument("--layout", help="layout name, when the file's names are ambiguous")
-    parser.add_argument("--weights", choices=("fp32", "bf16", "int8"), help="weight storage (default fp32)")
+    parser.add_argument("--weights", choices=_core.WEIGHT_FORMATS, help="weight storage (default fp32)")
     parser.add_argument("--isa", choices=("scalar", "avx2", "avx512"), help="force an instruction set")
     parser.add_argument("--zoneout", type=float, help="inference zoneout probability (haste)")
     parser.add_argument("--forget-bias", type=float, dest="forget_bias", help="constant added to f (LSTM)")

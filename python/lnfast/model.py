@@ -3,14 +3,85 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
+import numpy as np
+
 from . import _core
-from .cells import GRU, LSTM, RNN
+from .cells import GRU, LSTM, RNN, float32_array
 
 Cell = Union[LSTM, GRU, RNN]
 
-# The stream type is the compiled class itself: a step is one C++ call with
-# no Python frame in between.
-Stream = _core.Stream
+
+class Stream(_core.Stream):
+    """One sequence's recurrent state, stepping through a shared Model.
+
+    ``step``, ``run``, ``reset``, ``flat_state`` and ``set_flat_state`` are
+    the compiled class's own (a step is one C++ call with no Python frame
+    in between); the per-layer view of the state, copying and pickling are
+    written here, over the flat state.
+    """
+
+    __slots__ = ()
+
+    def _layers(self):
+        """(index, offset, part names, H) of every layer's state slice."""
+        core = self.core_model
+        for k, layer in enumerate(self.model.layers):
+            yield k, core.state_offset(k), layer.state_parts, layer.hidden_size
+
+    @property
+    def state(self) -> list:
+        """[{"h": ..., "c": ...}, {"h": ...}, ...]: one dict per layer, "c"
+        for LSTM layers only; float32 copies."""
+        flat = self.flat_state()
+        return [{name: flat[offset + j * H: offset + (j + 1) * H].copy()
+                 for j, name in enumerate(parts)}
+                for _, offset, parts, H in self._layers()]
+
+    @state.setter
+    def state(self, value) -> None:
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
+                or not hasattr(value, "__getitem__"):
+            raise TypeError("state must be a list with one dict per layer, as stream.state returns")
+        layers = self.model.layers
+        if len(value) != len(layers):
+            raise ValueError(f"state has {len(value)} layers, the model has {len(layers)}")
+        pieces = []
+        for k, _, parts, H in self._layers():
+            item = value[k]
+            if not isinstance(item, dict):
+                raise TypeError(f"state[{k}] must be a dict")
+            if len(item) != len(parts):
+                raise ValueError(f"state[{k}] must have keys "
+                                 + ("'h' and 'c'" if len(parts) == 2 else "'h' only"))
+            for name in parts:
+                if name not in item:
+                    raise ValueError(f"state[{k}] lacks {name!r}")
+                pieces.append(float32_array(item[name], f"state[{k}][{name!r}]", (H,)))
+        self.set_flat_state(np.concatenate(pieces))  # the core checks finiteness
+
+    def copy(self) -> "Stream":
+        """An independent stream of the same model with this one's state."""
+        twin = type(self)(self.core_model, self.model)
+        twin.set_flat_state(self.flat_state())
+        return twin
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo) -> "Stream":
+        return self.copy()
+
+    # A stream pickles as its Python model (which pickles its layers) and
+    # its flat state; unpickling asks that model for a new stream.
+    def __reduce__(self):
+        if self.model is None:
+            raise TypeError("only streams made by lnfast.Model.stream() pickle")
+        return _restore_stream, (self.model, self.flat_state())
+
+
+def _restore_stream(model: "Model", flat_state) -> Stream:
+    stream = model.stream()
+    stream.set_flat_state(flat_state)
+    return stream
 
 
 class Model:
@@ -29,29 +100,22 @@ class Model:
     step at batch 1 streams the weights, so fewer bytes is less time.
     """
 
-    WEIGHT_FORMATS = ("fp32", "bf16", "int8")
+    WEIGHT_FORMATS = _core.WEIGHT_FORMATS
 
     def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
                  weights: str = "fp32"):
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
-        if not layers:
-            raise ValueError("a Model needs at least one layer")
         for i, layer in enumerate(layers):
             if not isinstance(layer, (LSTM, GRU, RNN)):
                 raise TypeError(f"layer {i} must be an lnfast.LSTM, GRU or RNN, "
                                 f"got {type(layer).__name__}")
-        for i in range(1, len(layers)):
-            if layers[i].input_size != layers[i - 1].hidden_size:
-                raise ValueError(
-                    f"layer {i} takes inputs of size {layers[i].input_size}, but layer "
-                    f"{i - 1} below it outputs {layers[i - 1].hidden_size}")
         if isa is not None and isa not in _core.supported_isas():
             raise ValueError(f"isa {isa!r} is not available here; this CPU supports "
                              f"{_core.supported_isas()}")
-        if weights not in self.WEIGHT_FORMATS:
-            raise ValueError(f"weights must be one of {self.WEIGHT_FORMATS}, got {weights!r}")
+        # The core checks the rest: at least one layer, sizes that chain,
+        # a known weight format.
         self.layers = layers
         self._requested_isa = isa
         self._core = _core.Model([layer.to_core() for layer in layers], isa, weights)
@@ -80,7 +144,7 @@ class Model:
 
     def stream(self) -> Stream:
         """A new stream whose state starts at zeros."""
-        return _core.Stream(self._core, self)
+        return Stream(self._core, self)
 
     def step_many(self, streams, X, out=None):
         """Advance B streams of this model one step together.

@@ -66,13 +66,18 @@ class Stream {
   // input projections of all T steps are one matrix-matrix product.
   void run(const float* X, int T, float* out);
   void reset();
-  // B streams of one model advanced together: X is [B, input_size], out
+  // B streams of `model` advanced together: X is [B, input_size], out
   // [B, hidden_size]. Each layer reads its weights once for all B (one GEMM
   // per projection) and every stream gets the bits B separate steps would
-  // give. Throws std::invalid_argument (no state touched) when the streams
-  // belong to different models, a stream appears twice, or X is not finite.
-  static void step_many(Stream* const* streams, int B, const float* X,
-                        float* out);
+  // give. Throws std::invalid_argument (no state touched) when check_batch
+  // does or X is not finite.
+  static void step_many(const Model& model, Stream* const* streams, int B,
+                        const float* X, float* out);
+  // Throws std::invalid_argument naming the first stream that belongs to
+  // another model or appears twice. step_many calls it first; a caller that
+  // must lock each stream before stepping calls it before locking.
+  static void check_batch(const Model& model, const Stream* const* streams,
+                          int B);
 
   const std::shared_ptr<const Model>& model() const { return model_; }
   const std::vector<float>& state() const { return state_; }

@@ -3,11 +3,19 @@
 // these fields, so the cells need no per-source code paths.
 #pragma once
 
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace lnfast {
 
 enum class CellType { RNN, LSTM, GRU };
+constexpr CellType kCellTypes[] = {CellType::RNN, CellType::LSTM, CellType::GRU};
+
+// The family name every layer of lnfast (and its Python side) uses.
+inline const char* cell_type_name(CellType t) {
+  return t == CellType::LSTM ? "LSTM" : (t == CellType::GRU ? "GRU" : "RNN");
+}
 
 // Number of gate blocks of H rows each in W and U for a cell type.
 inline int gate_count(CellType t) {
@@ -23,6 +31,24 @@ enum class WeightFormat {
   BF16,  // bfloat16 (round to nearest even), widened to float32 on load
   I8,    // int8 with one float32 scale per output row (max |w| / 127)
 };
+// Every format, the default first; the names below are the ones users write.
+constexpr WeightFormat kWeightFormats[] = {WeightFormat::F32, WeightFormat::BF16,
+                                           WeightFormat::I8};
+
+inline const char* weight_format_name(WeightFormat f) {
+  return f == WeightFormat::BF16 ? "bf16" : (f == WeightFormat::I8 ? "int8" : "fp32");
+}
+
+// Throws std::invalid_argument listing the names when `name` is none of them.
+inline WeightFormat parse_weight_format(const std::string& name) {
+  std::string names;
+  for (WeightFormat f : kWeightFormats) {
+    if (name == weight_format_name(f)) return f;
+    names += std::string(names.empty() ? "" : ", ") + "'" + weight_format_name(f) + "'";
+  }
+  throw std::invalid_argument("weights must be one of (" + names + "), got '" +
+                              name + "'");
+}
 
 // Where an LSTM normalizes its cell state (SPEC 2.2).
 enum class CellNorm {

@@ -17,14 +17,13 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights)
   if (specs_.empty())
     throw std::invalid_argument("a model needs at least one layer");
   for (size_t k = 0; k < specs_.size(); ++k) {
-    validate_layer_spec(specs_[k], static_cast<int>(k));
+    validate_layer_spec(specs_[k], "layer " + std::to_string(k));
     if (k > 0 && specs_[k].input_size != specs_[k - 1].hidden_size)
       throw std::invalid_argument(
-          "layer " + std::to_string(k) + ": input_size " +
-          std::to_string(specs_[k].input_size) +
-          " does not match the hidden_size " +
-          std::to_string(specs_[k - 1].hidden_size) + " of layer " +
-          std::to_string(k - 1) + " below it");
+          "layer " + std::to_string(k) + " takes inputs of size " +
+          std::to_string(specs_[k].input_size) + ", but layer " +
+          std::to_string(k - 1) + " below it outputs " +
+          std::to_string(specs_[k - 1].hidden_size));
   }
   int offset = 0;
   for (const LayerSpec& spec : specs_) {

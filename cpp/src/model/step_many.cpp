@@ -12,19 +12,24 @@
 
 namespace lnfast {
 
-void Stream::step_many(Stream* const* streams, int B, const float* X,
-                       float* out) {
-  if (B <= 0) return;
-  const Model& m = *streams[0]->model_;
+void Stream::check_batch(const Model& model, const Stream* const* streams,
+                         int B) {
   std::set<const Stream*> seen;
   for (int b = 0; b < B; ++b) {
-    if (streams[b]->model_.get() != &m)
-      throw std::invalid_argument("stream " + std::to_string(b) +
-                                  " belongs to another model");
+    if (streams[b]->model_.get() != &model)
+      throw std::invalid_argument(
+          "streams[" + std::to_string(b) +
+          "] belongs to another model; step_many needs streams of this model");
     if (!seen.insert(streams[b]).second)
       throw std::invalid_argument("stream " + std::to_string(b) +
                                   " appears twice in one step_many call");
   }
+}
+
+void Stream::step_many(const Model& m, Stream* const* streams, int B,
+                       const float* X, float* out) {
+  check_batch(m, streams, B);
+  if (B <= 0) return;
   require_finite(X, static_cast<size_t>(B) * m.input_size(), "input");
   const KernelTable& k = *m.kernels_;
 

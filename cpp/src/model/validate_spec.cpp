@@ -11,7 +11,7 @@ namespace {
 
 class SpecError {
  public:
-  explicit SpecError(int layer) { msg_ << "layer " << layer << ": "; }
+  explicit SpecError(const std::string& where) { msg_ << where << ": "; }
   template <class T>
   SpecError& operator<<(const T& v) {
     msg_ << v;
@@ -23,7 +23,7 @@ class SpecError {
   std::ostringstream msg_;
 };
 
-void check_size(int layer, const char* name, size_t got, size_t want,
+void check_size(const std::string& layer, const char* name, size_t got, size_t want,
                 bool optional) {
   if (optional && got == 0) return;
   if (got != want)
@@ -31,7 +31,7 @@ void check_size(int layer, const char* name, size_t got, size_t want,
         .raise();
 }
 
-void check_finite(int layer, const char* name, const std::vector<float>& v) {
+void check_finite(const std::string& layer, const char* name, const std::vector<float>& v) {
   for (size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i]))
       (SpecError(layer) << name << " holds a non-finite value (" << v[i]
@@ -39,7 +39,7 @@ void check_finite(int layer, const char* name, const std::vector<float>& v) {
           .raise();
 }
 
-void check_norm(int layer, const std::string& name, const Norm& n, int limit) {
+void check_norm(const std::string& layer, const std::string& name, const Norm& n, int limit) {
   if (n.size <= 0 || n.offset < 0 || n.offset + n.size > limit)
     (SpecError(layer) << name << " covers units [" << n.offset << ", "
                       << n.offset + n.size << "), which is not inside [0, "
@@ -56,7 +56,7 @@ void check_norm(int layer, const std::string& name, const Norm& n, int limit) {
 
 // Norms on a projection must tile it, or some units would be left
 // unwritten.
-void check_tiling(int layer, const char* name, std::vector<Norm> norms,
+void check_tiling(const std::string& layer, const char* name, std::vector<Norm> norms,
                   int rows) {
   if (norms.empty()) return;
   std::sort(norms.begin(), norms.end(),
@@ -78,7 +78,7 @@ void check_tiling(int layer, const char* name, std::vector<Norm> norms,
 
 }  // namespace
 
-void validate_layer_spec(const LayerSpec& s, int layer) {
+void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
   if (s.input_size <= 0 || s.hidden_size <= 0)
     (SpecError(layer) << "input_size and hidden_size must be positive, got "
                       << s.input_size << " and " << s.hidden_size)

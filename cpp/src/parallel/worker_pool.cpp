@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "lnfast/threads.hpp"
 
@@ -38,7 +39,9 @@ void WorkerPool::stop_workers() {
 }
 
 void WorkerPool::set_threads(int n) {
-  if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
+  if (n < 1)
+    throw std::invalid_argument("the number of threads must be >= 1, got " +
+                                std::to_string(n));
   std::lock_guard<std::mutex> config(config_);
   std::lock_guard<std::mutex> owner(owner_);  // no job runs while resizing
   stop_workers();

@@ -5,7 +5,9 @@ from typing import Optional
 
 import numpy as np
 
-GATE_COUNT = {"LSTM": 4, "GRU": 3, "RNN": 1}
+from .. import _core
+
+GATE_COUNT = dict(_core.GATE_COUNTS)
 CANONICAL_ORDER = {"LSTM": "ifgo", "GRU": "rzn", "RNN": "h"}
 
 # Other names sources give the same gate: TensorFlow's "j" and icefall's "cx"

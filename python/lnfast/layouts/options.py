@@ -7,6 +7,7 @@ import numbers
 from dataclasses import dataclass
 from typing import List, Mapping as MappingType, Optional
 
+from .. import _core
 from .layer_plan import LayerPlan
 
 OPTION_HELP = {
@@ -44,8 +45,9 @@ class LoadOptions:
             raise ValueError(f"load option eps must be >= 0, got {self.eps}")
         if self.activation is not None and self.activation not in ("tanh", "relu"):
             raise ValueError(f"load option activation must be 'tanh' or 'relu', got {self.activation!r}")
-        if self.weights not in ("fp32", "bf16", "int8"):
-            raise ValueError(f"load option weights must be 'fp32', 'bf16' or 'int8', got {self.weights!r}")
+        if self.weights not in _core.WEIGHT_FORMATS:
+            *most, last = map(repr, _core.WEIGHT_FORMATS)
+            raise ValueError(f"load option weights must be {', '.join(most)} or {last}, got {self.weights!r}")
         if self.isa is not None and not isinstance(self.isa, str):
             raise TypeError(f"load option isa must be a str or None, got {self.isa!r}")
 

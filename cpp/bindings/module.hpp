@@ -1,0 +1,15 @@
+// The parts of the _core module; each bind_* is defined in the file of its
+// name and adds its classes or functions to `m`.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace lnfast_py {
+
+namespace py = pybind11;
+
+void bind_spec_classes(py::module_& m);   // CellType, Norm, LayerSpec, ...
+void bind_model_classes(py::module_& m);  // Model, Stream
+void bind_testing_module(py::module_& m); // _core.testing
+
+}  // namespace lnfast_py

@@ -1,0 +1,54 @@
+// A core stream as Python holds it, the guard that keeps two threads from
+// stepping it at once (they would race on its state), and when to let go
+// of the GIL.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <memory>
+
+#include "lnfast/model.hpp"
+
+namespace lnfast_py {
+
+namespace py = pybind11;
+
+// The stream plus the Python-side model that owns its core model (what
+// `stream.model` returns and what the Python package pickles it with).
+struct PyStream {
+  PyStream(std::shared_ptr<lnfast::Model> m, py::object owner)
+      : stream(std::move(m)), owner(std::move(owner)) {}
+  lnfast::Stream stream;
+  py::object owner;
+  std::atomic<bool> busy{false};
+};
+
+// Holds a stream for one call; throws RuntimeError when another thread
+// holds it.
+class BusyGuard {
+ public:
+  explicit BusyGuard(PyStream& s);
+  ~BusyGuard() { s_.busy.store(false); }
+  BusyGuard(const BusyGuard&) = delete;
+  BusyGuard& operator=(const BusyGuard&) = delete;
+
+ private:
+  PyStream& s_;
+};
+
+// Below this many weights a step takes well under a microsecond, less than
+// releasing and re-taking the GIL would cost.
+constexpr long long kReleaseGilAboveWeights = 16384;
+
+template <class F>
+void maybe_without_gil(const lnfast::Model& m, F&& f) {
+  if (m.weight_count() >= kReleaseGilAboveWeights) {
+    py::gil_scoped_release release;
+    f();
+  } else {
+    f();
+  }
+}
+
+}  // namespace lnfast_py
