@@ -102,6 +102,22 @@ def _norm_list(norms, count: int, name: str) -> Sequence[LayerNorm]:
     return [_norm_or_default(n, f"{name}[{i}]") for i, n in enumerate(norms)]
 
 
+def _core_norms(given, name: str, segments: Sequence[tuple], single: bool) -> list:
+    """Core norms over ``segments`` [(offset, size), ...]: from one LayerNorm
+    (or None) named ``name`` when ``single``, else from one per segment,
+    named ``name[i]``."""
+    if single:
+        (offset, size), = segments
+        return [_norm_or_default(given, name)._core_norm(offset, size, name)]
+    norms = _norm_list(given, len(segments), name)
+    return [n._core_norm(offset, size, f"{name}[{i}]")
+            for i, (n, (offset, size)) in enumerate(zip(norms, segments))]
+
+
+# Norm placements: (spec field, cell attribute, name in messages, segments).
+_SEPARATE = (("x_norms", "ln_x", "ln_x", "whole"), ("h_norms", "ln_h", "ln_h", "whole"))
+
+
 class _Cell:
     """Shared construction: weight shapes, biases, zoneout."""
 
@@ -147,15 +163,21 @@ class _Cell:
         spec.zoneout = self.zoneout
         return spec
 
-    def _separate_norms(self, spec, ln_x, ln_h):
-        rows = self.gates * self.hidden_size
-        spec.x_norms = [_norm_or_default(ln_x, "ln_x")._core_norm(0, rows, "ln_x")]
-        spec.h_norms = [_norm_or_default(ln_h, "ln_h")._core_norm(0, rows, "ln_h")]
+    # norm option -> the placements it fills (see _SEPARATE).
+    _placements: dict = {}
 
-    def _per_gate_norms(self, spec, ln_gates):
-        H = self.hidden_size
-        norms = _norm_list(ln_gates, self.gates, "ln_gates")
-        spec.gate_norms = [n._core_norm(g * H, H, f"ln_gates[{g}]") for g, n in enumerate(norms)]
+    def _segments(self, kind: str) -> list:
+        H, G = self.hidden_size, self.gates
+        return {"whole": [(0, G * H)], "gates": [(g * H, H) for g in range(G)],
+                "paper": [(0, 2 * H), (2 * H, H)]}[kind]
+
+    def _normed_spec(self, cell_type) -> "_core.LayerSpec":
+        """The base spec with the norms self.norm places."""
+        spec = self._base_spec(cell_type)
+        for field, attr, name, kind in self._placements.get(self.norm, ()):
+            setattr(spec, field, _core_norms(getattr(self, attr), name, self._segments(kind),
+                                             single=kind == "whole"))
+        return spec
 
     def _build(self) -> "_core.LayerSpec":
         raise NotImplementedError
@@ -211,6 +233,7 @@ class LSTM(_Cell):
     gates = _core.GATE_COUNTS[family]
     state_parts = ("h", "c")
     _norm_choices = ("none", "separate", "per_gate")
+    _placements = {"separate": _SEPARATE, "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
                  ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
@@ -229,15 +252,11 @@ class LSTM(_Cell):
         return f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
 
     def _build(self):
-        spec = self._base_spec(_core.CellType.LSTM)
-        if self.norm == "separate":
-            self._separate_norms(spec, self.ln_x, self.ln_h)
-        elif self.norm == "per_gate":
-            self._per_gate_norms(spec, self.ln_gates)
+        spec = self._normed_spec(_core.CellType.LSTM)
         spec.cell_norm = {"none": _core.CellNorm.NONE, "output": _core.CellNorm.OUTPUT,
                           "state": _core.CellNorm.STATE}[self.cell_norm]
         if self.cell_norm != "none":
-            spec.c_norm = _norm_or_default(self.ln_c, "ln_c")._core_norm(0, self.hidden_size, "ln_c")
+            spec.c_norm, = _core_norms(self.ln_c, "ln_c", [(0, self.hidden_size)], single=True)
         spec.forget_bias = self.forget_bias
         return spec
 
@@ -260,6 +279,9 @@ class GRU(_Cell):
     family = "GRU"
     gates = _core.GATE_COUNTS[family]
     _norm_choices = ("none", "separate", "paper", "per_gate")
+    _placements = {"separate": _SEPARATE,
+                   "paper": (("x_norms", "ln_x", "ln_x", "paper"), ("h_norms", "ln_h", "ln_h", "paper")),
+                   "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
                  ln_x=None, ln_h=None, ln_gates: Optional[Sequence[LayerNorm]] = None,
@@ -270,21 +292,8 @@ class GRU(_Cell):
         self.ln_x, self.ln_h, self.ln_gates, self.update = ln_x, ln_h, ln_gates, update
         self._set_core_spec()
 
-    def _paper_pair(self, pair, name):
-        H = self.hidden_size
-        norms = _norm_list(pair, 2, name)
-        return [norms[0]._core_norm(0, 2 * H, f"{name}[0]"),
-                norms[1]._core_norm(2 * H, H, f"{name}[1]")]
-
     def _build(self):
-        spec = self._base_spec(_core.CellType.GRU)
-        if self.norm == "separate":
-            self._separate_norms(spec, self.ln_x, self.ln_h)
-        elif self.norm == "paper":
-            spec.x_norms = self._paper_pair(self.ln_x, "ln_x")
-            spec.h_norms = self._paper_pair(self.ln_h, "ln_h")
-        elif self.norm == "per_gate":
-            self._per_gate_norms(spec, self.ln_gates)
+        spec = self._normed_spec(_core.CellType.GRU)
         spec.gru_paper_update = self.update == "paper"
         return spec
 
@@ -303,6 +312,7 @@ class RNN(_Cell):
     family = "RNN"
     gates = _core.GATE_COUNTS[family]
     _norm_choices = ("none", "per_gate", "sum", "separate")
+    _placements = {"separate": _SEPARATE, "per_gate": (("gate_norms", "ln", "ln_gates", "gates"),)}
 
     def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
                  ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
@@ -317,10 +327,6 @@ class RNN(_Cell):
         self._set_core_spec()
 
     def _build(self):
-        spec = self._base_spec(_core.CellType.RNN)
-        if self.norm == "separate":
-            self._separate_norms(spec, self.ln_x, self.ln_h)
-        elif self.norm == "per_gate":
-            self._per_gate_norms(spec, self.ln)
+        spec = self._normed_spec(_core.CellType.RNN)
         spec.activation = _core.Activation.RELU if self.activation == "relu" else _core.Activation.TANH
         return spec
