@@ -6,6 +6,7 @@ import sys
 import pytest
 
 import lnfast
+from paths import TESTS
 
 PROGRAM = """
 import numpy as np, lnfast, sys
@@ -22,7 +23,7 @@ print(lnfast.isa(), model.isa, err)
 
 def run_with_isa(value):
     env = dict(os.environ, LNFAST_ISA=value)
-    code = PROGRAM.format(tests=os.path.dirname(__file__))
+    code = PROGRAM.format(tests=str(TESTS))
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
 
 

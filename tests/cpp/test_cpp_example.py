@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import paths
+
+ROOT = str(paths.ROOT)
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c++") is None,

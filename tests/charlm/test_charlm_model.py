@@ -4,7 +4,6 @@ import math
 import re
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,8 @@ torch = pytest.importorskip("torch")
 try:
     import lnfast.charlm  # noqa: F401
 except ImportError:  # running from a checkout without the package installed
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
+    from paths import ROOT
+    sys.path.insert(0, str(ROOT / "python"))
 
 from lnfast.charlm import CHECKPOINT_PATH, CONFIG_PATH, load_config  # noqa: E402
 from lnfast.charlm.torch_model import CharLM, load_shipped_model, sample_text  # noqa: E402

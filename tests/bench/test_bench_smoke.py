@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import lnfast
+from paths import ROOT
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "run_bench.py")
+BENCH = str(ROOT / "bench" / "run_bench.py")
 GOALS = ["bf16 >= 1.8x faster than fp32", "int8 >= 3x faster than fp32",
          "bf16 / its own floor", "int8 / its own floor",
          "onnxruntime (fp32) / lnfast-bf16", "torch eager / lnfast-bf16",
