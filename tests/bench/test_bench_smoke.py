@@ -68,7 +68,7 @@ def test_throughput_smoke(tmp_path):
 def test_results_merge_only_within_one_run(tmp_path):
     sys.path.insert(0, os.path.dirname(BENCH))
     try:
-        from results_file import merge_section, write_results
+        from harness.results_file import merge_section, write_results
     finally:
         sys.path.remove(os.path.dirname(BENCH))
     path = str(tmp_path / "latest.json")

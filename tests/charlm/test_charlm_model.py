@@ -19,7 +19,7 @@ from lnfast.charlm import CHECKPOINT_PATH, CONFIG_PATH, load_config  # noqa: E40
 from lnfast.charlm.torch_model import CharLM, load_shipped_model, sample_text  # noqa: E402
 from lnfast.charlm.vocab import CharVocab, normalise_text  # noqa: E402
 
-# The shipped run reached 1.280 nats/char (bench/train_charlm.py); margin for retrains.
+# The shipped run reached 1.280 nats/char (tools/train_charlm.py); margin for retrains.
 MAX_VAL_LOSS_NATS = 1.40
 
 # Frequent English words, to judge that a greedy sample is made of real words.

@@ -1,20 +1,20 @@
-"""The throughput section of the benchmark (issue "Throughput modes"): weight
+"""The throughput section of the benchmark: weight
 formats against their floors and the fp32 peers, step_many against single
 steps, and two threads against one. run_bench.py calls run_throughput and
 prints, judges, saves and plots what it returns.
 """
 from __future__ import annotations
 
-import os
-import sys
 import time
 from typing import Dict, List, Optional
 
 import lnfast
-from throughput_formats import bench_format_case
-from throughput_step_many import KIND as STEP_MANY_KIND
-from throughput_step_many import bench_step_many_case
-from throughput_threads import bench_threads_case
+from harness.console import log
+from harness.machine_info import load_average
+from throughput.throughput_formats import bench_format_case
+from throughput.throughput_step_many import KIND as STEP_MANY_KIND
+from throughput.throughput_step_many import bench_step_many_case
+from throughput.throughput_threads import bench_threads_case
 
 # Per mode: seconds of timing per case (all its contestants together), bounds
 # on samples per contestant (a step_many sample is a whole tick of B steps,
@@ -33,14 +33,6 @@ SETTINGS = {
 }
 
 
-def _load() -> Optional[float]:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def throughput_settings(mode: str, budget: Optional[float], rounds: Optional[int]) -> Dict:
     s = dict(SETTINGS[mode], mode=mode)
     if budget is not None:
@@ -56,7 +48,7 @@ def run_throughput(settings: Dict, peers: List[str], timer_ns: int, seed: int) -
     started = time.time()
     lnfast.set_num_threads(1)
     out = {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
-           "load_average_start": _load(), "formats": [], "step_many": [], "threads": []}
+           "load_average_start": load_average(), "formats": [], "step_many": [], "threads": []}
     todo = ([("formats", k, H, None) for k in settings["cells"] for H in settings["format_sizes"]]
             + [("step_many", STEP_MANY_KIND, H, B) for H in settings["step_many_sizes"]
                for B in settings["batches"]]
@@ -73,8 +65,8 @@ def run_throughput(settings: Dict, peers: List[str], timer_ns: int, seed: int) -
             case = bench_threads_case(kind, H, settings, timer_ns, seed)
             what = f"{case['steps_per_runtime']} steps per runtime"
         out[job].append(case)
-        _log(f"[throughput {n}/{len(todo)}] {job} {kind} H={H}: {what}, {time.time() - t0:.1f} s")
+        log(f"[throughput {n}/{len(todo)}] {job} {kind} H={H}: {what}, {time.time() - t0:.1f} s")
     lnfast.set_num_threads(1)
-    out["load_average_end"] = _load()
+    out["load_average_end"] = load_average()
     out["elapsed_s"] = time.time() - started
     return out

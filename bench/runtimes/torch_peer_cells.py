@@ -7,7 +7,7 @@ timing loop serves the plain cells and the LN ones alike:
     h = cell(x, h)               # ln_gru, ln_rnn, gru
 
 The LN cells are written the way a user would write them from the formulas
-in SPEC.md section 2 (PyTorch fastrnns' LN-LSTM, haste's LN-GRU, Ba et al.'s
+of README.md's "Variants" table (PyTorch fastrnns' LN-LSTM, haste's LN-GRU, Ba et al.'s
 LN-RNN), with nn.LayerNorm and F.linear.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import lnfast
-from cell_params import LN_EPS, Params, has_cell_state, lnfast_model
+from runtimes.cell_params import LN_EPS, Params, has_cell_state, lnfast_model
 
 
 class LayerNormLSTMCell(nn.Module):

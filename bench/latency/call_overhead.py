@@ -16,7 +16,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from contestants import build_contestants
+from runtimes.contestants import build_contestants
 
 HIDDEN = 8
 CALLS_PER_LOOP = 1000

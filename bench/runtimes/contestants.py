@@ -8,8 +8,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 import lnfast
-from cell_params import has_cell_state, lnfast_model, random_params
-from runtime_lnfast import FloorRuntime, LnfastRuntime
+from runtimes.cell_params import has_cell_state, lnfast_model, random_params
+from runtimes.runtime_lnfast import FloorRuntime, LnfastRuntime
 
 PEER_NAMES = ("torch", "torchscript", "onnxruntime")
 INPUT_POOL = 16  # distinct inputs cycled through while timing; a power of 2
@@ -51,7 +51,7 @@ class Contestants:
 
     @property
     def weight_bytes(self) -> int:
-        return 4 * self.model._core.weight_count
+        return 4 * self.model.weight_count
 
 
 def build_contestants(kind: str, input_size: int, hidden_size: int, peers: List[str],
@@ -64,7 +64,7 @@ def build_contestants(kind: str, input_size: int, hidden_size: int, peers: List[
     pool = np.random.default_rng(seed + 1).standard_normal((INPUT_POOL, input_size)).astype(np.float32)
     cell = None
     if peers:
-        from torch_peer_cells import to_lnfast, torch_cell
+        from runtimes.torch_peer_cells import to_lnfast, torch_cell
         cell = torch_cell(kind, params)
         model = to_lnfast(cell)
     else:
@@ -73,13 +73,13 @@ def build_contestants(kind: str, input_size: int, hidden_size: int, peers: List[
                     FloorRuntime(model), torch_cell=cell)
     lstm = has_cell_state(kind)
     if "torch" in peers:
-        from runtime_torch import TorchEagerRuntime
+        from runtimes.runtime_torch import TorchEagerRuntime
         c.peers.append(TorchEagerRuntime(cell, lstm, hidden_size, pool))
     if "torchscript" in peers:
-        from runtime_torch import TorchScriptRuntime
+        from runtimes.runtime_torch import TorchScriptRuntime
         c.peers.append(TorchScriptRuntime(cell, lstm, hidden_size, pool))
     if "onnxruntime" in peers:
-        from runtime_onnx import OrtRuntime
-        from torch_peer_cells import flat_step_module
+        from runtimes.runtime_onnx import OrtRuntime
+        from runtimes.torch_peer_cells import flat_step_module
         c.peers.append(OrtRuntime(flat_step_module(cell), input_size, hidden_size, lstm, pool))
     return c

@@ -8,31 +8,15 @@ still says how close to the memory system lnfast gets.
 """
 from __future__ import annotations
 
-import glob
-import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 
-from contestants import build_contestants
+from harness.machine_info import last_level_cache_bytes
+from runtimes.contestants import build_contestants
 
 KIND = "ln_lstm"
 MIN_EVICT_BYTES = 64 << 20
-
-
-def last_level_cache_bytes() -> Optional[int]:
-    """The largest cache sysfs reports for cpu0 (None if it reports none)."""
-    best = None
-    for d in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*"):
-        try:
-            with open(os.path.join(d, "size")) as f:
-                text = f.read().strip()
-        except OSError:
-            continue
-        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
-        value = int(text.rstrip("KMG")) * scale
-        best = value if best is None else max(best, value)
-    return best
 
 
 def default_evict_bytes() -> int:

@@ -31,7 +31,7 @@ Training
     thread a rerun on the same machine and torch version repeats the numbers.
 
 Rerun (14 minutes on an idle core here, 21 on a busy machine):
-    python bench/train_charlm.py --out python/lnfast/charlm/
+    python tools/train_charlm.py --out python/lnfast/charlm/
 writes charlm.pt (state_dict, torch.save zip format) and charlm.json
 (vocabulary, sizes, corpus, training record, samples).
 """

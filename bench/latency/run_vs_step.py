@@ -9,7 +9,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from contestants import build_contestants
+from runtimes.contestants import build_contestants
 
 KIND = "ln_lstm"
 

@@ -17,10 +17,10 @@ from typing import Dict, List
 import numpy as np
 
 import lnfast
-from agreement import DisagreementError
-from contestants import build_contestants
-from interleaved_timing import LatencyStats, measure_interleaved, pilot_step_seconds, plan_steps
-from runtime_lnfast import FloorRuntime
+from harness.agreement import DisagreementError
+from runtimes.contestants import build_contestants
+from harness.interleaved_timing import time_runtimes
+from runtimes.runtime_lnfast import FloorRuntime
 
 KIND = "ln_lstm"
 POOL = 4  # distinct (B, I) inputs cycled through; a power of 2
@@ -107,14 +107,11 @@ def bench_step_many_case(H: int, B: int, effort: Dict, timer_ns: int, seed: int)
                                 f"{B} single steps; not timing a different computation")
 
     runtimes = [StepManyTick(model, pool), SingleStepsTick(model, pool), FloorRuntime(model)]
-    costs = pilot_step_seconds(runtimes, steps=2)
-    ticks = plan_steps(costs, effort["budget"], effort["min_ticks"], effort["max_steps"])
-    samples = measure_interleaved(runtimes, ticks, effort["rounds"], effort["warmup"], timer_ns)
-    latency = {name: vars(LatencyStats.from_ns(ns)) for name, ns in samples.items()}
+    ticks, latency = time_runtimes(runtimes, effort, timer_ns, min_steps=effort["min_ticks"], pilot_steps=2)
 
     many_s = latency["step_many"]["median_us"] / 1e6
     single_s = latency["singles"]["median_us"] / 1e6
-    weights = model._core.weight_count
+    weights = model.weight_count
     return {"cell": KIND, "input_size": H, "hidden_size": H, "batch": B, "weight_count": weights,
             "weight_bytes": 4 * weights, "ticks_per_runtime": ticks, "rounds": effort["rounds"],
             "identical_to_single_steps": True, "latency": latency,

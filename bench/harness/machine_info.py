@@ -5,12 +5,11 @@ import glob
 import os
 import platform
 import subprocess
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
 import lnfast
-from cold_cache import last_level_cache_bytes
 
 
 def _cpu_model() -> str:
@@ -24,7 +23,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _cache_sizes() -> Dict[str, str]:
+def cache_sizes() -> Dict[str, str]:
     """cpu0's caches as sysfs names them, e.g. {"L1d": "48K", "L2": "2048K"}."""
     def read(d: str, name: str) -> str:
         with open(os.path.join(d, name)) as f:
@@ -37,6 +36,20 @@ def _cache_sizes() -> Dict[str, str]:
         except OSError:
             continue
     return sizes
+
+
+def cache_bytes(text: Optional[str]) -> Optional[int]:
+    """A sysfs cache size ("48K", "2048K", "32M") in bytes; None for none."""
+    if not text:
+        return None
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    return int(text.rstrip("KMG")) * scale
+
+
+def last_level_cache_bytes() -> Optional[int]:
+    """The largest cache sysfs reports for cpu0 (None if it reports none)."""
+    sizes = [cache_bytes(text) for text in cache_sizes().values()]
+    return max(sizes) if sizes else None
 
 
 def _version(module: str):
@@ -58,15 +71,24 @@ def _git_revision() -> str:
         return "unknown"
 
 
+def load_average() -> Optional[float]:
+    """The 1-minute load average (None where the OS has none): how busy the
+    shared machine was, printed next to every number it affects."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info() -> Dict:
     try:
         load = os.getloadavg()
-    except OSError:
+    except (AttributeError, OSError):
         load = None
     return {
         "cpu_model": _cpu_model(),
         "logical_cpus": os.cpu_count(),
-        "caches_per_cpu0": _cache_sizes(),
+        "caches_per_cpu0": cache_sizes(),
         "last_level_cache_bytes": last_level_cache_bytes(),
         "lnfast_isa": lnfast.isa(),
         "lnfast_supported_isas": lnfast.supported_isas(),

@@ -1,12 +1,12 @@
 """bench/results/throughput.png: top row, per-format step latency against H
 with each format's floor (dashed, same colour) and the fp32 peers; bottom
 row, step_many's speedup over single steps and two threads' over one, with
-the issue's goals as horizontal lines."""
+the throughput goals as horizontal lines."""
 from __future__ import annotations
 
 from typing import Dict, List
 
-from throughput_formats import FORMATS, floor_name
+from throughput.throughput_formats import FORMATS, floor_name
 
 COLORS = {"fp32": "C0", "bf16": "C1", "int8": "C2", "onnxruntime": "C4", "torch": "C3"}
 STEP_MANY_GOAL, THREADS_GOAL = 6.0, 1.6

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from report_table import _fmt_us
-from throughput_formats import FORMATS, floor_name
-
-
-def _stats(s) -> str:
-    return f"{_fmt_us(s['median_us']):>9}{_fmt_us(s['p99_us']):>8}" if s else f"{'-':>9}{'-':>8}"
+from harness.console import median_p99_cells
+from throughput.throughput_formats import FORMATS, floor_name
 
 
 def formats_table(cases: List[Dict]) -> str:
@@ -22,7 +18,7 @@ def formats_table(cases: List[Dict]) -> str:
         for k, fmt in enumerate(FORMATS):
             lead = f"{c['cell']:<8}{c['hidden_size']:>6}" if k == 0 else f"{'':<14}"
             row = f"{lead} {fmt:<7}{c['weight_bytes'][fmt] >> 10:>7} |"
-            row += _stats(lat.get(fmt)) + " |" + _stats(lat.get(floor_name(fmt))) + " |"
+            row += median_p99_cells(lat.get(fmt)) + " |" + median_p99_cells(lat.get(floor_name(fmt))) + " |"
             over = c["ratios"].get(f"{fmt}/floor")
             row += f"{over:>7.2f}" if over else f"{'-':>7}"
             speed = 1.0 if fmt == "fp32" else c["ratios"].get(f"fp32/{fmt}")
@@ -54,8 +50,8 @@ def peers_table(cases: List[Dict]) -> str:
     lines = [head, sub, "-" * len(head)]
     for c in with_peers:
         lat, r = c["latency"], c["ratios"]
-        row = (f"{c['cell']:<8}{c['hidden_size']:>6} |" + _stats(lat.get("onnxruntime"))
-               + _stats(lat.get("torch")) + " |")
+        row = (f"{c['cell']:<8}{c['hidden_size']:>6} |" + median_p99_cells(lat.get("onnxruntime"))
+               + median_p99_cells(lat.get("torch")) + " |")
         row += _ratio_cells(r, [("onnxruntime/bf16", 9), ("torch/bf16", 11)]) + " |"
         row += _ratio_cells(r, [("onnxruntime/fp32", 9), ("onnxruntime/int8", 9),
                                 ("torch/fp32", 11), ("torch/int8", 11)])
@@ -71,7 +67,7 @@ def step_many_table(cases: List[Dict]) -> str:
     for c in cases:
         lat, sps = c["latency"], c["steps_per_s"]
         lines.append(f"{c['cell']:<8}{c['hidden_size']:>6}{c['batch']:>4} |"
-                     + _stats(lat["step_many"]) + _stats(lat["singles"]) + " |"
+                     + median_p99_cells(lat["step_many"]) + median_p99_cells(lat["singles"]) + " |"
                      + f"{sps['step_many']:>12.0f}{sps['singles']:>11.0f}{c['ratio']:>7.2f}x |"
                      + f"{c['step_many_gflops']:>8.1f}{c['single_over_floor']:>13.2f}")
     return "\n".join(lines)
@@ -85,7 +81,7 @@ def threads_table(cases: List[Dict]) -> str:
     for c in cases:
         lat, cores = c["latency"], c["cores_used"]
         lines.append(f"{c['cell']:<8}{c['hidden_size']:>6}{c['weight_bytes'] >> 10:>7} |"
-                     + _stats(lat["1_thread"]) + _stats(lat["2_threads"]) + " |"
+                     + median_p99_cells(lat["1_thread"]) + median_p99_cells(lat["2_threads"]) + " |"
                      + f"{c['ratio']:>6.2f}x |{cores['1_thread']:>10.2f}{cores['2_threads']:>6.2f} | "
                      + f"{'yes' if c['identical'] else 'NO'}"
                      + f" ({c['check_steps']} steps)")

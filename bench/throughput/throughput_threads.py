@@ -8,17 +8,17 @@ every other measurement in the harness is one thread.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Dict
 
 import numpy as np
 
 import lnfast
-from agreement import DisagreementError
-from contestants import build_contestants
-from interleaved_timing import LatencyStats, measure_interleaved, pilot_step_seconds, plan_steps
-from runtime_lnfast import LnfastRuntime
+from harness.agreement import DisagreementError
+from harness.interleaved_timing import time_runtimes
+from harness.machine_info import load_average
+from runtimes.contestants import build_contestants
+from runtimes.runtime_lnfast import LnfastRuntime
 
 CHECK_STEPS = 40
 
@@ -70,20 +70,19 @@ def bench_threads_case(kind: str, H: int, effort: Dict, timer_ns: int, seed: int
                                 f"not timing a different computation")
     pool = np.stack(c.lnfast.inputs)
     runtimes = [ThreadedStepRuntime(c.model, pool, 1), ThreadedStepRuntime(c.model, pool, 2)]
-    try:
-        costs = pilot_step_seconds(runtimes)
-        for rt in runtimes:  # the pilot is not part of the measurement
+
+    def forget_pilot():  # the pilot is not part of the measurement
+        for rt in runtimes:
             rt.cpu_s = rt.wall_s = 0.0
-        steps = plan_steps(costs, effort["budget"], effort["min_steps"], effort["max_steps"])
-        samples = measure_interleaved(runtimes, steps, effort["rounds"], effort["warmup"], timer_ns)
+    try:
+        steps, latency = time_runtimes(runtimes, effort, timer_ns, after_pilot=forget_pilot)
     finally:
         lnfast.set_num_threads(1)
-    latency = {name: vars(LatencyStats.from_ns(ns)) for name, ns in samples.items()}
     one, two = (latency[r.name]["median_us"] for r in runtimes)
-    weights = c.model._core.weight_count
+    weights = c.model.weight_count
     return {"cell": kind, "input_size": H, "hidden_size": H, "weight_count": weights,
             "weight_bytes": 4 * weights, "steps_per_runtime": steps, "rounds": effort["rounds"],
             "identical": True, "check_steps": CHECK_STEPS, "latency": latency,
             "ratio": one / two, "cores_used": {rt.name: rt.cores_used() for rt in runtimes},
             # the second core is only free if the rest of the machine leaves it so
-            "load_average_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+            "load_average_after": load_average()}

@@ -16,12 +16,12 @@ from typing import Dict, List
 import numpy as np
 
 import lnfast
-from agreement import STEPS as AGREEMENT_STEPS
-from agreement import check_agreement
-from cell_params import GATES
-from contestants import build_contestants
-from interleaved_timing import LatencyStats, measure_interleaved, pilot_step_seconds, plan_steps
-from runtime_lnfast import FloorRuntime, LnfastRuntime
+from harness.agreement import STEPS as AGREEMENT_STEPS
+from harness.agreement import check_agreement
+from runtimes.cell_params import GATES
+from runtimes.contestants import build_contestants
+from harness.interleaved_timing import time_runtimes
+from runtimes.runtime_lnfast import FloorRuntime, LnfastRuntime
 
 FORMATS = ("fp32", "bf16", "int8")
 BYTES_PER_WEIGHT = {"fp32": 4, "bf16": 2, "int8": 1}
@@ -132,12 +132,9 @@ def bench_format_case(kind: str, H: int, peers: List[str], effort: Dict, timer_n
     runtimes += [renamed(LnfastRuntime(models[f], pool), f) for f in FORMATS[1:]]
     runtimes += [renamed(FloorRuntime(models[f]), floor_name(f)) for f in FORMATS]
     runtimes += c.peers
-    costs = pilot_step_seconds(runtimes)
-    steps = plan_steps(costs, effort["budget"], effort["min_steps"], effort["max_steps"])
-    samples = measure_interleaved(runtimes, steps, effort["rounds"], effort["warmup"], timer_ns)
-    latency = {name: vars(LatencyStats.from_ns(ns)) for name, ns in samples.items()}
+    steps, latency = time_runtimes(runtimes, effort, timer_ns)
 
-    weight_count = c.model._core.weight_count
+    weight_count = c.model.weight_count
     return {"cell": kind, "input_size": I, "hidden_size": H, "weight_count": weight_count,
             "weight_bytes": {f: nominal_weight_bytes(kind, H, weight_count, f) for f in FORMATS},
             "peers": case_peers, "steps_per_runtime": steps, "rounds": effort["rounds"],

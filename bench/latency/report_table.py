@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
+from harness.console import fmt_us, median_p99_cells
+
 SHORT = {"lnfast": "lnfast", "floor": "floor", "torch": "torch",
          "torchscript": "tscript", "onnxruntime": "ort"}
-
-
-def _fmt_us(v: float) -> str:
-    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
 
 
 def latency_table(cases: List[Dict], runtimes: Sequence[str]) -> str:
@@ -31,8 +29,7 @@ def latency_table(cases: List[Dict], runtimes: Sequence[str]) -> str:
         lat = c["latency"]
         row = f"{c['cell']:<8}{c['input_size']:>5}{c['hidden_size']:>6}{c['weight_bytes'] // 1024:>7} |"
         for r in runtimes:
-            s = lat.get(r)
-            row += f"{_fmt_us(s['median_us']):>9}{_fmt_us(s['p99_us']):>8}" if s else f"{'-':>9}{'-':>8}"
+            row += median_p99_cells(lat.get(r))
         row += " |"
         ln = lat.get("lnfast", {}).get("median_us")
         for r in peers:
@@ -72,7 +69,7 @@ def _cold_lines(cold: Dict) -> List[str]:
              f"median / lower quartile, us):"]
     for h, r in cold["sizes"].items():
         med, p25 = r["median_us"], r["p25_us"]
-        parts = ", ".join(f"{SHORT.get(n, n)} {_fmt_us(v)} / {_fmt_us(p25[n])}" for n, v in med.items())
+        parts = ", ".join(f"{SHORT.get(n, n)} {fmt_us(v)} / {fmt_us(p25[n])}" for n, v in med.items())
         ratios = []
         if med.get("floor"):
             ratios.append(f"ln/floor {med['lnfast'] / med['floor']:.2f} / {p25['lnfast'] / p25['floor']:.2f}")

@@ -13,7 +13,7 @@ import gc
 import math
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -83,3 +83,23 @@ def measure_interleaved(runtimes: Sequence, steps: int, rounds: int, warmup: int
         if gc_was_enabled:
             gc.enable()
     return samples
+
+
+def time_runtimes(runtimes: Sequence, effort: Dict, timer_ns: int, min_steps: Optional[int] = None,
+                  pilot_steps: int = 8, after_pilot: Optional[Callable[[], None]] = None
+                  ) -> Tuple[int, Dict[str, Dict]]:
+    """The one timing sequence of every case: a pilot to learn each
+    runtime's cost, steps sized to effort["budget"], the interleaved
+    measurement, and each runtime's statistics.
+
+    min_steps overrides effort["min_steps"] (a step_many sample is a whole
+    tick of B steps, so it needs fewer); after_pilot runs before the real
+    measurement, for runtimes that keep counters the pilot must not feed.
+    Returns (steps per runtime, {name: LatencyStats as a dict})."""
+    costs = pilot_step_seconds(runtimes, pilot_steps)
+    if after_pilot is not None:
+        after_pilot()
+    steps = plan_steps(costs, effort["budget"], effort["min_steps"] if min_steps is None else min_steps,
+                       effort["max_steps"])
+    samples = measure_interleaved(runtimes, steps, effort["rounds"], effort["warmup"], timer_ns)
+    return steps, {name: vars(LatencyStats.from_ns(ns)) for name, ns in samples.items()}

@@ -1,6 +1,6 @@
-"""The issue's throughput goals ("Throughput modes"), judged on one run.
+"""The throughput goals (weight formats, step_many, threads), judged on one run.
 
-Same rules as goals.py: a goal covers a set of cases and passes when its
+Same rules as harness/goals.py: a goal covers a set of cases and passes when its
 worst case does. A miss gets a one-line reason where the numbers can tell
 one: whether the kernel was compute-bound (it took longer than reading its
 bytes) or the bytes themselves were the limit, and where they lived (L2 or
@@ -11,25 +11,17 @@ from __future__ import annotations
 import os
 from typing import Callable, Dict, List, Optional
 
-from goals import RatioGoal
-from throughput_formats import BYTES_PER_WEIGHT, floor_name
+from harness.goals import RatioGoal, median_us
+from harness.machine_info import cache_bytes
+from throughput.throughput_formats import BYTES_PER_WEIGHT, floor_name
 
 Case = Dict
 BIG = 1 << 30
-CLOSE_TO_FLOOR = 1.2  # the issue's "within 1.2x of its own floor"
+CLOSE_TO_FLOOR = 1.2  # the goal: "within 1.2x of its own floor"
 
 
 def l2_bytes(machine: Dict) -> Optional[int]:
-    text = (machine.get("caches_per_cpu0") or {}).get("L2")
-    if not text:
-        return None
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
-    return int(text.rstrip("KMG")) * scale
-
-
-def _median(case: Case, name: str) -> Optional[float]:
-    stats = case["latency"].get(name)
-    return None if stats is None else stats["median_us"]
+    return cache_bytes((machine.get("caches_per_cpu0") or {}).get("L2"))
 
 
 def _where(nbytes: int, l2: Optional[int]) -> str:
@@ -40,7 +32,7 @@ def _where(nbytes: int, l2: Optional[int]) -> str:
 
 def _stream_text(case: Case, fmt: str, l2: Optional[int]) -> str:
     """'int8 reads 1040 KiB at 92 GB/s (L2-resident)', from its floor."""
-    nbytes, floor = case["weight_bytes"][fmt], _median(case, floor_name(fmt))
+    nbytes, floor = case["weight_bytes"][fmt], median_us(case, floor_name(fmt))
     rate = f" at {nbytes / floor / 1e3:.0f} GB/s" if floor else ""
     return f"{fmt} reads {nbytes >> 10} KiB{rate} ({_where(nbytes, l2)})"
 
@@ -57,7 +49,7 @@ def _compute_bound_text(case: Case, fmt: str, l2: Optional[int]) -> Optional[str
 def _speedup_note(fmt: str, bound: float, l2: Optional[int]) -> Callable[[Case], Optional[str]]:
     def note(case):
         parts = [_compute_bound_text(case, fmt, l2)]
-        f32, low = _median(case, floor_name("fp32")), _median(case, floor_name(fmt))
+        f32, low = median_us(case, floor_name("fp32")), median_us(case, floor_name(fmt))
         if parts[0]:  # where fp32 reads from says how much fewer bytes could save
             parts.append(_stream_text(case, "fp32", l2))
         elif f32 and low and f32 / low < bound:
@@ -74,8 +66,8 @@ def _floor_note(fmt: str, l2: Optional[int]) -> Callable[[Case], Optional[str]]:
 
 def _peer_note(peer: str, fmt: str) -> Callable[[Case], Optional[str]]:
     def note(case):
-        p, f32 = _median(case, peer), _median(case, floor_name("fp32"))
-        low = _median(case, floor_name(fmt))
+        p, f32 = median_us(case, peer), median_us(case, floor_name("fp32"))
+        low = median_us(case, floor_name(fmt))
         over = case["ratios"].get(f"{fmt}/floor")
         if not (p and f32 and low and over):
             return None
@@ -90,7 +82,7 @@ def _ratio(key: str) -> Callable[[Case], Optional[float]]:
 
 def _over_floor(num: str, fmt: str) -> Callable[[Case], Optional[float]]:
     def value(case):
-        n, fl = _median(case, num), _median(case, floor_name(fmt))
+        n, fl = median_us(case, num), median_us(case, floor_name(fmt))
         return None if n is None or not fl else n / fl
     return value
 
@@ -125,7 +117,7 @@ def _step_many_note(bound: float, l2: Optional[int]) -> Callable[[Case], Optiona
 
 
 def _threads_note(case: Case) -> Optional[str]:
-    one, two = _median(case, "1_thread"), _median(case, "2_threads")
+    one, two = median_us(case, "1_thread"), median_us(case, "2_threads")
     load, cpus = case.get("load_average_after"), os.cpu_count() or 1
     parts = []
     cores = case.get("cores_used", {})
