@@ -133,3 +133,93 @@ def test_bench_throughput_modes():
     assert_clean_error(lnfast_cli("bench", CHECKPOINT_PATH, "--weights", "int8", "--isa", "avx2", "--zoneout", "2"),
                        "zoneout")
     assert lnfast_cli("bench", CHECKPOINT_PATH, "--threads", "0").returncode == 2
+
+
+def test_run_writes_exactly_the_output_path(tmp_path):
+    X = np.random.default_rng(0).standard_normal((4, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.out")
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {tmp_path / 'y.out'}:" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy", "y.out"]
+    assert np.load(tmp_path / "y.out").shape == (4, 192)
+
+
+def test_output_into_a_missing_directory_is_refused_before_any_work(tmp_path):
+    missing = tmp_path / "no" / "such"
+    # The checkpoint does not exist either: the output is checked first.
+    proc = lnfast_cli("run", tmp_path / "nope.pt", "--input", tmp_path / "x.npy", "--output", missing / "y.npy")
+    assert_clean_error(proc, f"directory {missing} does not exist", "--output")
+    assert "nope.pt" not in proc.stderr and proc.returncode == 1
+
+
+@pytest.mark.parametrize("command, argument", [
+    (["demo", "--chars", "-3"], "--chars"),
+    (["demo", "--chars", "many"], "--chars"),
+    (["demo", "--temperature", "nan"], "--temperature"),
+    (["demo", "--temperature", "-1"], "--temperature"),
+    (["demo", "--temperature", "inf"], "--temperature"),
+    (["demo", "--seed", "-1"], "--seed"),
+    (["bench", CHECKPOINT_PATH, "--steps", "0"], "--steps"),
+    (["bench", CHECKPOINT_PATH, "--threads", "-2"], "--threads"),
+    (["bench", CHECKPOINT_PATH, "--streams", "0"], "--streams"),
+    (["bench", CHECKPOINT_PATH, "--zoneout", "2"], "--zoneout"),
+    (["bench", CHECKPOINT_PATH, "--eps", "nan"], "--eps"),
+    (["run", CHECKPOINT_PATH, "--input", "x.npy", "--output", "y.npy", "--forget-bias", "inf"], "--forget-bias"),
+    (["bench", CHECKPOINT_PATH, "--weights", "fp8"], "--weights"),
+])
+def test_each_bad_argument_gets_one_error_line_naming_it(command, argument):
+    proc = lnfast_cli(*command)
+    assert proc.returncode == 2  # README.md, "Command line"
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith(f"lnfast: error: argument {argument}"), proc.stderr
+    assert sum(line.startswith("lnfast: error:") for line in lines) == 1
+    assert lines[1].startswith(f"usage: lnfast {command[0]} "), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def two_network_checkpoint(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "two.pt"
+    torch.save({"encoder.rnn." + k: v for k, v in torch.nn.GRU(3, 4).state_dict().items()}
+               | {"decoder.rnn." + k: v for k, v in torch.nn.GRU(4, 5).state_dict().items()}, path)
+    return path
+
+
+def test_ambiguous_network_suggests_the_command_line_flag(tmp_path):
+    path = two_network_checkpoint(tmp_path)
+    proc = lnfast_cli("bench", path, "--steps", "10")
+    assert_clean_error(proc, "choose one with --prefix", f"for example lnfast bench {path} --prefix ")
+    assert "prefix=" not in proc.stderr and "lnfast.load" not in proc.stderr
+    proc = lnfast_cli("bench", path, "--prefix", "middle", "--no-torch")
+    assert_clean_error(proc, "no recurrent network matches --prefix middle")
+
+
+def test_inspect_takes_prefix_and_layout(tmp_path):
+    path = two_network_checkpoint(tmp_path)
+    proc = lnfast_cli("inspect", path, "--prefix", "decoder.rnn")
+    assert proc.returncode == 0, proc.stderr
+    assert "encoder.rnn." in proc.stdout  # the whole table still
+    assert "select one with --prefix when there are several" in proc.stdout
+    assert "with --prefix decoder.rnn: loads GRU(4->5, norm=none)" in proc.stdout
+    proc = lnfast_cli("inspect", CHECKPOINT_PATH, "--layout", "fastrnns")
+    assert proc.returncode == 0, proc.stderr
+    assert "with --layout fastrnns: loads LSTM(64->192" in proc.stdout
+    assert_clean_error(lnfast_cli("inspect", path, "--prefix", "middle"), "--prefix middle")
+
+
+def test_every_argument_has_help():
+    from lnfast.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    assert set(commands) == {"demo", "inspect", "run", "bench"}
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, (name, action.dest)
+
+
+def test_progress_bar_stays_out_of_redirected_output():
+    # Long enough (> 1 s) that a terminal would get the bar.
+    proc = lnfast_cli("bench", CHECKPOINT_PATH, "--steps", "40000", "--no-torch")
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr + proc.stdout and "[#" not in proc.stderr

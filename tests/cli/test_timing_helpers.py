@@ -15,8 +15,13 @@ def test_summary_of_per_step_times():
     assert np.isnan(summarize_ns([])["median_us"])
 
 
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
 def test_progress_bar_stays_quiet_on_short_runs():
-    out = io.StringIO()
+    out = FakeTerminal()
     bar = ProgressBar(100, "lnfast", after_s=60, stream=out)
     for i in range(100):
         bar.update(i)
@@ -25,10 +30,19 @@ def test_progress_bar_stays_quiet_on_short_runs():
 
 
 def test_progress_bar_shows_on_long_runs():
-    out = io.StringIO()
+    out = FakeTerminal()
     bar = ProgressBar(10, "lnfast", after_s=0.0, stream=out)
     time.sleep(0.01)
     bar.update(5)
     assert "lnfast [###############...............] 5/10" in out.getvalue()
     bar.close()
     assert out.getvalue().endswith("\r")
+
+
+def test_progress_bar_never_draws_into_redirected_output():
+    out = io.StringIO()  # a file or a pipe: isatty() is False
+    bar = ProgressBar(10, "lnfast", after_s=0.0, stream=out)
+    time.sleep(0.01)
+    bar.update(5)
+    bar.close()
+    assert out.getvalue() == ""
