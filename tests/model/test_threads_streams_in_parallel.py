@@ -4,6 +4,7 @@ import threading
 import numpy as np
 
 import lnfast
+from concurrency import run_on_threads
 from variants import make_cell
 
 
@@ -24,11 +25,7 @@ def test_threads_match_single_thread_exactly():
         start.wait()
         results[i] = np.stack([stream.step(x) for x in inputs[i]])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(work, len(inputs))
     for got, want in zip(results, expected):
         assert np.array_equal(got, want)
 

@@ -1,10 +1,9 @@
 """lnfast.set_num_threads: a step split across cores equals one thread."""
-import threading
-
 import numpy as np
 import pytest
 
 import lnfast
+from concurrency import run_on_threads
 from variants import make_cell
 
 
@@ -52,11 +51,7 @@ def test_concurrent_streams_share_the_pool(two_threads):
     def work(i):
         results[i] = reference_outputs(model, inputs[i])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(work, 3)
     for got, want in zip(results, expected):
         assert np.array_equal(got, want)
 
