@@ -30,7 +30,7 @@ timed interleaved (rotating rounds of bursts, each step timed with
 perf_counter_ns minus the timer's own width) and reported as medians and
 p99. Peers that are not installed are skipped with a line saying so.
 
-Throughput section (issue "Throughput modes"; only it with --throughput,
+Throughput section (only it with --throughput,
 skip it with --no-throughput): LN-LSTM and LN-GRU at I = H in {256, 512,
 1024} with fp32, bf16 and int8 weights, each against its own floor, with
 the max |h - h_fp32| after 1,000 steps, and ONNX Runtime and PyTorch eager
@@ -45,7 +45,13 @@ cases (--runtimes can drop its peers); --quick, --budget and --rounds do.
 Also measured (skip with --no-extras): the Python call overhead of a step at
 H = 8 and whether step(x, out) allocates; stream.run(X) over T = 1000 steps
 against step-by-step; and cold-cache latency, weights evicted before each
-step. Then a PASS/MISS line per goal of the issue.
+step. Then a PASS/MISS line per speed goal (latency/latency_goals.py).
+
+The code lives in rooms below this file, which is their one entry point:
+harness/ (interleaved timing, the agreement check, goal judging, machine
+description, results file), runtimes/ (the cells' weights and each
+contestant), latency/ (the latency table and its extras) and throughput/
+(weight formats, step_many, threads).
 
 Writes bench/results/latest.json (machine, versions, settings, every
 statistic) and bench/results/latency.png (median latency vs H, log-log).
@@ -63,16 +69,16 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Dict, List, Tuple  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from agreement import STEPS as AGREEMENT_STEPS  # noqa: E402
-from agreement import DisagreementError, check_agreement  # noqa: E402
-from cell_params import CELL_KINDS  # noqa: E402
-from contestants import PEER_NAMES, build_contestants, detect_peers  # noqa: E402
-from goals import format_goals, judge_all  # noqa: E402
-from results_file import merge_section, new_run_id, write_results  # noqa: E402
-from interleaved_timing import (LatencyStats, measure_interleaved, pilot_step_seconds,  # noqa: E402
-                                plan_steps, timer_overhead_ns)
+from harness.agreement import DisagreementError  # noqa: E402
+from harness.console import log  # noqa: E402
+from harness.goals import format_goals  # noqa: E402
+from harness.interleaved_timing import timer_overhead_ns  # noqa: E402
+from harness.machine_info import load_average, machine_info  # noqa: E402
+from harness.results_file import merge_section, new_run_id, write_results  # noqa: E402
+from latency import latency_goals  # noqa: E402
+from latency.latency_case import bench_case  # noqa: E402
+from runtimes.cell_params import CELL_KINDS  # noqa: E402
+from runtimes.contestants import PEER_NAMES, detect_peers  # noqa: E402
 
 DEFAULT_SIZES = "64,128,256,512,1024,80x512"
 ALL_RUNTIMES = ("lnfast", "floor") + PEER_NAMES
@@ -140,10 +146,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def pin_to_one_thread(peers: List[str]) -> None:
     import lnfast
     if hasattr(lnfast, "set_num_threads"):  # one thread is its default; say so anyway
@@ -157,30 +159,10 @@ def pin_to_one_thread(peers: List[str]) -> None:
             pass
 
 
-def bench_case(kind: str, I: int, H: int, peers: List[str], include_floor: bool,
-               effort: Dict, timer_ns: int, seed: int) -> Dict:
-    c = build_contestants(kind, I, H, peers, seed)
-    label = f"{kind} I={I} H={H}"
-    inputs = np.random.default_rng(seed + 2).standard_normal((AGREEMENT_STEPS, I)).astype(np.float32)
-    agreement = check_agreement(c.lnfast, c.peers, inputs, label)
-    runtimes = [c.lnfast] + ([c.floor] if include_floor else []) + c.peers
-    costs = pilot_step_seconds(runtimes)
-    steps = plan_steps(costs, effort["budget"], effort["min_steps"], effort["max_steps"])
-    samples = measure_interleaved(runtimes, steps, effort["rounds"], effort["warmup"], timer_ns)
-    latency = {name: vars(LatencyStats.from_ns(ns)) for name, ns in samples.items()}
-    ln = latency["lnfast"]["median_us"]
-    ratios = {f"{n}/lnfast": s["median_us"] / ln for n, s in latency.items() if n not in ("lnfast", "floor")}
-    if "floor" in latency:
-        ratios["lnfast/floor"] = ln / latency["floor"]["median_us"]
-    return {"cell": kind, "input_size": I, "hidden_size": H, "weight_bytes": c.weight_bytes,
-            "steps_per_runtime": steps, "rounds": effort["rounds"],
-            "agreement_max_abs_diff": agreement, "latency": latency, "ratios": ratios}
-
-
 def run_extras(args, effort: Dict, peers: List[str], timer_ns: int) -> Dict:
-    from call_overhead import measure_allocations, measure_call_overhead
-    from cold_cache import default_evict_bytes, measure_cold_steps
-    from run_vs_step import measure_run_vs_step
+    from latency.call_overhead import measure_allocations, measure_call_overhead
+    from latency.cold_cache import default_evict_bytes, measure_cold_steps
+    from latency.run_vs_step import measure_run_vs_step
 
     with_torch = "torch" in peers
     extras = {}
@@ -219,7 +201,7 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
 
     extras = {} if args.no_extras else run_extras(args, effort, peers, timer_ns)
 
-    from report_table import extras_report, latency_table
+    from latency.report_table import extras_report, latency_table
     measured = [r for r in ALL_RUNTIMES if any(r in c["latency"] for c in cases)]
     print()
     if cases:
@@ -229,8 +211,8 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
     if extras:
         print(extras_report(extras))
         print()
-    verdicts = judge_all(cases, extras)
-    print(format_goals(verdicts))
+    verdicts = latency_goals.judge_all(cases, extras)
+    print(format_goals(verdicts, header=latency_goals.HEADER))
 
     results = dict(header)
     results.update({"settings": {"mode": "quick" if args.quick else "full", **effort,
@@ -241,7 +223,7 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
     write_results(json_path, results)
     print(f"\nwrote {json_path}")
     if cases and not args.no_plot:
-        from plot_latency import draw_latency_png
+        from latency.plot_latency import draw_latency_png
         png_path = os.path.join(args.out_dir, "latency.png")
         cells = [k for k in args.cells if any(c["cell"] == k for c in cases)]
         draw_latency_png(cases, measured, cells, png_path,
@@ -255,15 +237,15 @@ def run_throughput_section(args, peers: List[str], timer_ns: int, header: Dict,
                            json_path: str) -> int:
     """Formats, step_many and threads; their tables and goals; merged into
     latest.json under "throughput" (a fresh file if another run wrote it)."""
-    from throughput_goals import judge_throughput
-    from throughput_report import throughput_report
-    from throughput_section import run_throughput, throughput_settings
+    from throughput.throughput_goals import judge_throughput
+    from throughput.throughput_report import throughput_report
+    from throughput.throughput_section import run_throughput, throughput_settings
 
     machine = header["machine"]
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     settings = throughput_settings(mode, args.budget, args.rounds)
-    log(f"throughput section ({mode}), load average {os.getloadavg()[0]:.2f}"
-        if hasattr(os, "getloadavg") else f"throughput section ({mode})")
+    load = load_average()
+    log(f"throughput section ({mode})" + (f", load average {load:.2f}" if load is not None else ""))
     try:
         tp = run_throughput(settings, [p for p in peers if p in ("torch", "onnxruntime")],
                             timer_ns, args.seed)
@@ -283,7 +265,7 @@ def run_throughput_section(args, peers: List[str], timer_ns: int, header: Dict,
     merged = merge_section(json_path, header["run_id"], "throughput", tp, fresh)
     print(f"\n{'added to' if merged else 'wrote'} {json_path} (key \"throughput\")")
     if not args.no_plot:
-        from plot_throughput import draw_throughput_png
+        from throughput.plot_throughput import draw_throughput_png
         png_path = os.path.join(args.out_dir, "throughput.png")
         draw_throughput_png(tp, png_path, f"lnfast throughput modes ({machine['cpu_model']}, isa "
                             f"{machine['lnfast_isa']}, load average {load[0]:.1f} at start; "
@@ -313,7 +295,6 @@ def main(argv=None) -> int:
             peers.append(name)
     pin_to_one_thread(peers)
 
-    from machine_info import machine_info
     machine = machine_info()
     what = ("throughput section only" if args.throughput
             else "one thread each, batch 1, fp32")

@@ -1,5 +1,7 @@
 import os
 import sys
 
-# Shared test helpers (reference.py, variants.py, torch_cells.py) live here.
+# The tests are grouped in sub-folders by the part of lnfast they test; the
+# helpers they share (reference.py, variants.py, torch_cells.py, paths.py,
+# concurrency.py) live here, at the top, and import from any of them.
 sys.path.insert(0, os.path.dirname(__file__))

@@ -5,11 +5,16 @@
     lnfast run CHECKPOINT --input X.npy --output Y.npy
     lnfast bench CHECKPOINT                     per-step latency (and PyTorch's)
 
-Errors are one line on stderr and a non-zero exit status, never a traceback.
+Errors are one ``lnfast: error:`` line on stderr, never a traceback: exit
+status 2 for a bad argument (the command's usage follows the line), 1 when the
+work itself fails, 130 when interrupted. README.md's "Command line" says the same.
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
 
 import numpy as np
@@ -17,15 +22,57 @@ import numpy as np
 from . import _core
 
 EXIT_ERROR = 1
+EXIT_BAD_ARGUMENT = 2  # argparse's own status for a usage error
+EXIT_INTERRUPTED = 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with lnfast's error line first (``lnfast: error: argument
+    --x: ...``), then the usage of the command that was given."""
+
+    def error(self, message):
+        sys.stderr.write(f"lnfast: error: {message}\n")
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_ARGUMENT)
+
+
+def _count(minimum: int):
+    """An argparse type: a whole number >= minimum, named in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {'positive' if minimum == 1 else f'>= {minimum}'}, "
+                                             f"got {value}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 is greedy), got {text}")
+    return value
 
 
 LOAD_OPTIONS = ("prefix", "layout", "weights", "isa", "zoneout", "forget_bias", "eps", "activation")
 
 
+CHECKPOINT_HELP = "a PyTorch (.pt/.pth/.ckpt), TorchScript or safetensors file"
+PREFIX_HELP = "module prefix of the network, when the file holds several"
+LAYOUT_HELP = "layout name, when the file's names are ambiguous"
+
+
 def _add_load_options(parser):
-    parser.add_argument("checkpoint", help="a PyTorch (.pt/.pth/.ckpt), TorchScript or safetensors file")
-    parser.add_argument("--prefix", help="module prefix of the network, when the file holds several")
-    parser.add_argument("--layout", help="layout name, when the file's names are ambiguous")
+    parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
+    parser.add_argument("--prefix", help=PREFIX_HELP)
+    parser.add_argument("--layout", help=LAYOUT_HELP)
     parser.add_argument("--weights", choices=_core.WEIGHT_FORMATS, help="weight storage (default fp32)")
     parser.add_argument("--isa", choices=("scalar", "avx2", "avx512"), help="force an instruction set")
     parser.add_argument("--zoneout", type=float, help="inference zoneout probability (haste)")
@@ -34,11 +81,14 @@ def _add_load_options(parser):
     parser.add_argument("--activation", choices=("tanh", "relu"), help="RNN nonlinearity")
 
 
+def _load_options(args) -> dict:
+    return {name: getattr(args, name) for name in LOAD_OPTIONS if getattr(args, name, None) is not None}
+
+
 def _load(args):
     from . import loading
 
-    options = {name: getattr(args, name) for name in LOAD_OPTIONS if getattr(args, name) is not None}
-    return loading.load(args.checkpoint, **options)
+    return loading.load(args.checkpoint, **_load_options(args))
 
 
 def cmd_demo(args):
@@ -51,10 +101,27 @@ def cmd_demo(args):
 def cmd_inspect(args):
     from . import loading
 
-    print(loading.inspect(args.checkpoint))
+    print(_as_flags(str(loading.inspect(args.checkpoint)), args))
+    chosen = _load_options(args)
+    if chosen:
+        # What `lnfast run` and `lnfast bench` would load with the same flags.
+        model = loading.load(args.checkpoint, **chosen)
+        flags = " ".join(f"--{name} {value}" for name, value in chosen.items())
+        layers = ", ".join(f"{type(c).__name__}({c.input_size}->{c.hidden_size}, norm={c.norm})"
+                           for c in model.layers)
+        print(f"with {flags}: loads {layers}")
+
+
+def _check_output_directory(path: str) -> None:
+    """Before any work: an output into a missing folder would fail only
+    after the whole run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--output {path}: directory {folder} does not exist")
 
 
 def cmd_run(args):
+    _check_output_directory(args.output)
     model = _load(args)
     try:
         X = np.load(args.input, allow_pickle=False)
@@ -65,7 +132,8 @@ def cmd_run(args):
     if X.dtype.kind not in "fiu":
         raise ValueError(f"{args.input}: expected real numbers, got dtype {X.dtype}")
     Y = model.stream().run(np.ascontiguousarray(X, dtype=np.float32))
-    np.save(args.output, Y)
+    with open(args.output, "wb") as f:  # np.save(path) would append .npy to any other name
+        np.save(f, Y)
     print(f"wrote {args.output}: {Y.shape[0]} steps x {Y.shape[1]} units (float32)")
 
 
@@ -83,57 +151,96 @@ def cmd_bench(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="lnfast", description="Fast CPU inference for layer-normalized RNNs.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ArgumentParser(prog="lnfast", description="Fast CPU inference for layer-normalized RNNs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     demo = sub.add_parser("demo", help="stream text from the shipped character-level LN-LSTM")
     demo.add_argument("--prompt", help="text to start from (default: the model's sample prompt)")
-    demo.add_argument("--chars", type=int, default=400, help="characters to generate (default 400)")
-    demo.add_argument("--temperature", type=float, default=0.7, help="0 for greedy (default 0.7)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--chars", type=_count(0), default=400, help="characters to generate (default 400)")
+    demo.add_argument("--temperature", type=_temperature, default=0.7,
+                      help="sampling temperature, >= 0; 0 for greedy (default 0.7)")
+    demo.add_argument("--seed", type=_count(0), default=0, help="seed of the sampler (default 0)")
     demo.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, command_parser=demo)
 
     inspect = sub.add_parser("inspect", help="list tensors and the layouts recognised")
-    inspect.add_argument("checkpoint")
-    inspect.set_defaults(func=cmd_inspect)
+    inspect.add_argument("checkpoint", help=CHECKPOINT_HELP)
+    inspect.add_argument("--prefix", help=PREFIX_HELP + "; also shows what it loads")
+    inspect.add_argument("--layout", help=LAYOUT_HELP + "; also shows what it loads")
+    inspect.set_defaults(func=cmd_inspect, command_parser=inspect)
 
     run = sub.add_parser("run", help="stream a [T, input] .npy array through the model")
     _add_load_options(run)
     run.add_argument("--input", required=True, help=".npy file of shape (T, input_size)")
-    run.add_argument("--output", required=True, help=".npy file to write, shape (T, hidden_size)")
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--output", required=True,
+                     help=".npy file to write, shape (T, hidden_size), at exactly this path")
+    run.set_defaults(func=cmd_run, command_parser=run)
 
     bench = sub.add_parser("bench", help="per-step latency on a checkpoint")
     _add_load_options(bench)
-    bench.add_argument("--steps", type=int, default=2000, help="timed steps (default 2000)")
-    bench.add_argument("--threads", type=int, default=1, help="threads per step (lnfast.set_num_threads)")
-    bench.add_argument("--streams", type=int, default=1,
+    bench.add_argument("--steps", type=_count(1), default=2000, help="timed steps (default 2000)")
+    bench.add_argument("--threads", type=_count(1), default=1,
+                       help="threads per step (lnfast.set_num_threads; default 1)")
+    bench.add_argument("--streams", type=_count(1), default=1,
                        help="also time B streams advanced together by model.step_many")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    bench.set_defaults(func=cmd_bench)
+    bench.set_defaults(func=cmd_bench, command_parser=bench)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "chars", 1) < 0 or min(getattr(args, name, 1) for name in ("steps", "threads", "streams")) <= 0:
-        parser.error("counts must be positive")
+    _check_load_options(args)
     try:
         args.func(args)
     except KeyboardInterrupt:
         print("\nlnfast: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except (OSError, ValueError, TypeError, RuntimeError) as e:
         # CheckpointError and LayoutError are ValueErrors: every expected
         # failure ends here as one line.
-        print(_error_text(e), file=sys.stderr)
+        print(_error_text(_in_cli_words(e, args)), file=sys.stderr)
         return EXIT_ERROR
     return 0
 
+
+_LOAD_OPTION = re.compile(r"^load option (\w+)")
+
+
+def _check_load_options(args) -> None:
+    """Bad load-option values (--zoneout 2, --eps nan) are bad arguments:
+    refused before any file is read, by the one check lnfast.load makes."""
+    from .layouts import LoadOptions
+
+    try:
+        LoadOptions.parse({name: value for name, value in _load_options(args).items()
+                           if name not in ("prefix", "layout")})  # arguments of load, not options
+    except (TypeError, ValueError) as e:
+        args.command_parser.error(_LOAD_OPTION.sub(
+            lambda m: f"argument --{m.group(1).replace('_', '-')}:", str(e)))
+
+
+# The Python API's wording in a layout error (prefix='dec', lnfast.load(path,
+# ...)) said as the flags a command-line user types.
+_KEYWORD_VALUE = re.compile(r"\b(prefix|layout)=(?:'([^']*)'|\"([^\"]*)\")")
+_BARE_KEYWORD = re.compile(r"\b(prefix|layout)=(?=[\s)]|$)")
+_LOAD_CALL = re.compile(r"lnfast\.load\(path, (.*)\)")
+
+
+def _in_cli_words(error, args):
+    from .errors import LayoutError
+
+    return ValueError(_as_flags(str(error), args)) if isinstance(error, LayoutError) else error
+
+
+def _as_flags(text: str, args) -> str:
+    text = _LOAD_CALL.sub(lambda m: f"lnfast {args.command} {args.checkpoint} {m.group(1)}", text)
+    text = _KEYWORD_VALUE.sub(lambda m: f"--{m.group(1)} {m.group(2) if m.group(2) is not None else m.group(3)}",
+                              text)
+    return _BARE_KEYWORD.sub(lambda m: f"--{m.group(1)}", text)
 
 def _error_text(error) -> str:
     """One line saying what went wrong; errors that list choices (which

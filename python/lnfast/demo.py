@@ -7,6 +7,7 @@ module that trained the model, and both texts and latencies are compared.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,8 +23,30 @@ from .timing import summarize_ns
 
 @dataclass
 class Generation:
-    text: str
-    step_ns: list = field(default_factory=list)
+    produced: list = field(default_factory=list)  # the sampled token ids
+    step_ns: list = field(default_factory=list)   # each recurrent step's time
+
+
+def generate(step, embed, logits_of, prompt_ids, length, sampler, echo=None) -> Generation:
+    """Feed the prompt, then sample ``length`` tokens, each fed back in: the
+    one generation loop of every runtime. step(x) -> h advances the
+    runtime's own state and is the only call timed; embed(token) -> x and
+    logits_of(h) are the NumPy (or torch) layers around it."""
+    out = Generation()
+    token = None
+    for t in range(len(prompt_ids) + length):
+        if t < len(prompt_ids):
+            token = prompt_ids[t]
+        x = embed(token)
+        t0 = time.perf_counter_ns()
+        h = step(x)
+        out.step_ns.append(time.perf_counter_ns() - t0)
+        if t + 1 >= len(prompt_ids) and len(out.produced) < length:
+            token = sampler(logits_of(h))
+            out.produced.append(token)
+            if echo:
+                echo(token)
+    return out
 
 
 class Sampler:
@@ -46,61 +69,43 @@ class Sampler:
 
 
 class LnfastCharLM:
+    """The shipped model from one read of its checkpoint: the recurrence in
+    lnfast, the embedding and output layer as NumPy arrays."""
+
     def __init__(self, path=CHECKPOINT_PATH):
-        tensors = read_checkpoint(path).tensors
+        self.checkpoint = read_checkpoint(path)
+        tensors = self.checkpoint.tensors
         self.embed = tensors["embed.weight"]
         self.head_w = tensors["head.weight"]
         self.head_b = tensors["head.bias"]
-        self.model = loading.load(path, prefix="rnn")
+        self.model = loading.load_checkpoint(self.checkpoint, prefix="rnn")
 
     def generate(self, prompt_ids, length, sampler, echo=None) -> Generation:
-        stream = self.model.stream()
         h = np.empty(self.model.hidden_size, np.float32)
-        out = Generation("")
-        produced = []
-        token = None
-        for step in range(len(prompt_ids) + length):
-            if step < len(prompt_ids):
-                token = prompt_ids[step]
-            x = self.embed[token]
-            t0 = time.perf_counter_ns()
-            stream.step(x, out=h)
-            out.step_ns.append(time.perf_counter_ns() - t0)
-            if step + 1 >= len(prompt_ids) and len(produced) < length:
-                token = sampler(self.head_w @ h + self.head_b)
-                produced.append(token)
-                if echo:
-                    echo(token)
-        out.produced = produced
-        return out
+        step = functools.partial(self.model.stream().step, out=h)  # no allocation per step
+        return generate(step, self.embed.__getitem__, lambda h: self.head_w @ h + self.head_b,
+                        prompt_ids, length, sampler, echo)
 
 
-def torch_generation(prompt_ids, length, sampler, path=CHECKPOINT_PATH):
-    """The same loop through PyTorch eager, timing the recurrent step only."""
+def torch_generation(prompt_ids, length, sampler, config, tensors) -> Generation:
+    """The same loop through PyTorch eager, on the same arrays, timing the
+    recurrent step only."""
     import torch
 
     from .charlm.torch_model import load_shipped_model
 
     torch.set_num_threads(1)
-    module, _ = load_shipped_model(checkpoint_path=path)
-    out = Generation("")
-    produced = []
+    module, _ = load_shipped_model(config=config, tensors=tensors)
+    state = module.initial_state(1)
+
+    def step(x):
+        nonlocal state
+        h, state = module.rnn.step(x, state)
+        return h
+
     with torch.inference_mode():
-        state = module.initial_state(1)
-        token = None
-        for step in range(len(prompt_ids) + length):
-            if step < len(prompt_ids):
-                token = prompt_ids[step]
-            x = module.embed(torch.tensor([token]))
-            t0 = time.perf_counter_ns()
-            h, state = module.rnn.step(x, state)
-            out.step_ns.append(time.perf_counter_ns() - t0)
-            if step + 1 >= len(prompt_ids) and len(produced) < length:
-                logits = module.head(h)[0].numpy()
-                token = sampler(logits)
-                produced.append(token)
-    out.produced = produced
-    return out
+        return generate(step, lambda token: module.embed(torch.tensor([token])),
+                        lambda h: module.head(h)[0].numpy(), prompt_ids, length, sampler)
 
 
 def torch_available() -> bool:
@@ -141,7 +146,8 @@ def run_demo(prompt=None, length=400, temperature=0.7, seed=0, use_torch=True, s
     result = {"text": vocab.decode(ours.produced), "lnfast": stats}
 
     if use_torch and torch_available():
-        theirs = torch_generation(prompt_ids, length, Sampler(temperature, seed))
+        theirs = torch_generation(prompt_ids, length, Sampler(temperature, seed), config,
+                                  lm.checkpoint.tensors)
         tstats = summarize_ns(theirs.step_ns)
         print(f"PyTorch  per step: median {tstats['median_us']:8.2f} us   p99 {tstats['p99_us']:8.2f} us   "
               f"{tstats['steps_per_s']:10.0f} steps/s   (eager, 1 thread)", file=stdout)

@@ -10,7 +10,7 @@ import os
 from typing import List, Optional, Tuple, Union
 
 from .errors import LayoutError
-from .formats import read_checkpoint
+from .formats import Checkpoint, read_checkpoint
 from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
                       TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
 from .layouts.layer_plan import LayerPlan
@@ -55,8 +55,17 @@ def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[
     (bidirectional, proj_size) or a tensor's shape does not fit, and
     TypeError for an unknown option.
     """
+    LoadOptions.parse(options)  # a bad option fails before the file is read
+    return load_checkpoint(read_checkpoint(path), layout, prefix, **options)
+
+
+def load_checkpoint(checkpoint: Checkpoint, layout: Layout = None, prefix: Optional[str] = None,
+                    **options) -> Model:
+    """``load`` from a checkpoint already read by lnfast.formats.read_checkpoint,
+    for callers that also use its other tensors (the demo's embedding and
+    output layer) and should not read the file twice. Same arguments and
+    errors as ``load``."""
     parsed = LoadOptions.parse(options)
-    checkpoint = read_checkpoint(path)
     tensors = TensorSet(checkpoint.path, checkpoint.tensors)
     plans, _ = _plans(tensors, layout, prefix)
     return _model(tensors, plans, parsed)

@@ -133,6 +133,12 @@ class Model:
         return self._core.num_layers
 
     @property
+    def weight_count(self) -> int:
+        """How many weight-matrix entries the layers hold (w_ih and w_hh of
+        every layer): what one step at batch 1 reads, whatever their format."""
+        return self._core.weight_count
+
+    @property
     def weights(self) -> str:
         """How this model stores its weights: "fp32", "bf16" or "int8"."""
         return self._core.weights

@@ -22,16 +22,25 @@ def summarize_ns(samples_ns) -> dict:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, shown only once a run has taken
-    more than `after_s` seconds (short runs stay quiet)."""
+    """A one-line progress bar on stderr, drawn only on a terminal and only
+    once a run has taken more than `after_s` seconds (short runs stay quiet).
 
-    def __init__(self, total: int, label: str, after_s: float = 1.0, stream=sys.stderr):
+    Redirected output (a log file, a pipe) gets no carriage-return frames at
+    all. Not tqdm or rich: lnfast's runtime dependencies are numpy and
+    safetensors only, and a bar this small is not worth a third one (or, as
+    an optional one, a second code path to keep working without it)."""
+
+    def __init__(self, total: int, label: str, after_s: float = 1.0, stream=None):
+        stream = sys.stderr if stream is None else stream
         self.total, self.label, self.after_s, self.stream = total, label, after_s, stream
+        self.on_terminal = _is_terminal(stream)
         self.start = time.perf_counter()
         self.shown = False
         self.last_draw = 0.0
 
     def update(self, done: int):
+        if not self.on_terminal:
+            return
         now = time.perf_counter()
         if now - self.start < self.after_s or now - self.last_draw < 0.1:
             return
@@ -45,3 +54,10 @@ class ProgressBar:
         if self.shown:
             self.stream.write("\r" + " " * (len(self.label) + 50) + "\r")
             self.stream.flush()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False

@@ -6,7 +6,7 @@ Shipped files, beside this module:
 
 Reading the json needs only the standard library; the PyTorch module is in
 ``lnfast.charlm.torch_model`` and is imported only by code that has torch.
-The script that made both files is bench/train_charlm.py.
+The script that made both files is tools/train_charlm.py.
 """
 
 import json

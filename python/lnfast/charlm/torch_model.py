@@ -1,7 +1,7 @@
 """PyTorch reference of the shipped character language model (needs torch).
 
 CharLM = embedding -> stack of LN-LSTM layers -> linear head. The LN-LSTM is the
-"separate norms" cell of SPEC section 2.2 with the "state" cell-norm placement,
+"separate norms" cell (README.md, "Variants") with the "state" cell-norm placement,
 i.e. the PyTorch fastrnns / NeMo LayerNormLSTMCell:
 
     gates = LN_i(W_ih x) + LN_h(W_hh h)       each LN over all 4H units, no bias
@@ -185,11 +185,17 @@ class CharLM(nn.Module):
         return self.head(top_hidden), state
 
 
-def load_shipped_model(config=None, checkpoint_path=CHECKPOINT_PATH):
-    """The shipped CharLM in eval mode, and its config dict."""
+def load_shipped_model(config=None, checkpoint_path=CHECKPOINT_PATH, tensors=None):
+    """The shipped CharLM in eval mode, and its config dict.
+
+    tensors: the checkpoint's arrays by name, when the caller has read them
+    already (the demo, through lnfast's reader); else torch reads the file."""
     config = load_config() if config is None else config
     model = CharLM.from_config(config)
-    state_dict = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    if tensors is None:
+        state_dict = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    else:
+        state_dict = {name: torch.tensor(array) for name, array in tensors.items()}
     model.load_state_dict(state_dict, strict=True)
     return model.eval(), config
 

@@ -1,0 +1,2 @@
+"""The contestants: the benchmarked cells' weights, and lnfast, the floor,
+PyTorch eager, TorchScript and ONNX Runtime as runtimes timed the same way."""
