@@ -8,6 +8,17 @@ from .problem import FormatProblem, shown
 from .torch_types import StorageType
 
 
+def parse_storage_id(fields: tuple, field_count: int) -> tuple[StorageType, str, int]:
+    """(storage type, key, element count) of the fields after "storage" in
+    a ('storage', type, key, location, numel, ...) persistent id, which
+    must have `field_count` fields in all."""
+    if len(fields) != field_count - 1:
+        raise FormatProblem(
+            f"a storage id has {len(fields) + 1} fields, expected {field_count}"
+        )
+    return storage_type_of(fields[0]), storage_key_of(fields[1]), element_count_of(fields[3])
+
+
 def storage_type_of(value) -> StorageType:
     if not isinstance(value, StorageType):
         raise FormatProblem(f"a storage's type is {describe(value)}, not a torch storage class")
