@@ -208,7 +208,7 @@ class SafeUnpickler(pickle._Unpickler):
         if len(items) % 2:
             raise FormatProblem(f"{self.what}: SETITEMS with an odd number of items")
         if isinstance(target, dict):
-            self.limits.check_keys(items[0::2])
+            self.limits.check_keys(items[0::2], target)
         self.limits.charge(64 * len(items))
         for i in range(0, len(items), 2):
             target[items[i]] = items[i + 1]
@@ -227,7 +227,7 @@ class SafeUnpickler(pickle._Unpickler):
         target = self.stack[-1]
         self.limits.charge(64 * len(items))
         if type(target) is set:
-            self.limits.check_keys(items)
+            self.limits.check_keys(items, target)
             target.update(items)
         elif isinstance(target, InertObject):
             target.extend(items)
