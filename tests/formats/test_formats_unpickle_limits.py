@@ -421,3 +421,25 @@ def test_messages_escape_and_clip_names_from_the_file(tmp_path, where):
     message = str(caught.value)
     assert len(message) < 2000
     assert "\x1b" not in message and "\n" not in message
+
+
+# --- the documented limits are the enforced ones ----------------------------
+
+
+def test_the_limits_table_states_the_values_in_force():
+    from lnfast.formats import checkpoint_file, flatten, limits, storage_ids, unpickle_limits
+
+    table = limits.__doc__
+    stated = [
+        f"{limits.READ_BYTES_PER_FILE_BYTE} bytes per byte of the file + "
+        f"{limits.READ_BYTES_ALLOWANCE >> 20} MiB",
+        f"| {limits.MAX_TENSOR_DIMS} |",
+        f"below 2**{limits.MAX_INDEX_VALUE.bit_length() - 1}",
+        f"| {unpickle_limits.MAX_TUPLE_NESTING} levels |",
+        f"| {unpickle_limits.MAX_COLLIDING_KEYS} insertions |",
+        f"| {flatten.MAX_NAME_LENGTH} characters |",
+        f"| {flatten.MAX_ALIASES} |",
+        f"| {storage_ids.MAX_STORAGE_KEY_LENGTH} characters |",
+        f"| {checkpoint_file.LINE_LIMIT >> 10} KiB |",
+    ]
+    assert [text for text in stated if text not in table] == []

@@ -7,6 +7,8 @@ from .limits import MAX_INDEX_VALUE
 from .problem import FormatProblem, shown
 from .torch_types import StorageType
 
+MAX_STORAGE_KEY_LENGTH = 256
+
 
 def parse_storage_id(fields: tuple, field_count: int) -> tuple[StorageType, str, int]:
     """(storage type, key, element count) of the fields after "storage" in
@@ -28,7 +30,7 @@ def storage_type_of(value) -> StorageType:
 def storage_key_of(value) -> str:
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
-    if not isinstance(value, str) or not value or len(value) > 256:
+    if not isinstance(value, str) or not value or len(value) > MAX_STORAGE_KEY_LENGTH:
         raise FormatProblem(f"a storage key is {describe(value)}, not a short string")
     return value
 
