@@ -4,8 +4,9 @@ Everything the readers take from the file is copied into memory they own,
 by pread on the one descriptor opened here - never through a memory map:
  - a memory map turns a concurrent truncation (torch.save rewriting the
    file in place, say) into SIGBUS, which kills the whole process; a read
-   merely comes back short, and a short read is reported as a file that
-   changed while it was read;
+   merely comes back short, and a short read - or a size or mtime that
+   differs at the end from the start - is reported as a file that changed
+   while it was read, so torn contents are never returned;
  - the descriptor is opened with O_NONBLOCK and checked with fstat before
    anything is read, so a FIFO or a device is refused instead of blocking
    in open() or read(); and what fstat checked is what is read, since the
@@ -37,6 +38,10 @@ _BUFFER_BYTES = 1 << 16
 LINE_LIMIT = 1 << 16
 
 
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_size, info.st_mtime_ns
+
+
 def _not_regular(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
@@ -60,6 +65,7 @@ class CheckpointFile:
             raise
         self._descriptor = descriptor
         self.size = info.st_size
+        self._identity = _identity(info)
 
     @property
     def reopenable_path(self) -> str:
@@ -96,7 +102,9 @@ class CheckpointFile:
         )
 
     def has_changed(self) -> bool:
-        return os.fstat(self._descriptor).st_size != self.size
+        """Whether the file was truncated, extended or written to since it
+        was opened (a rewrite to the same size changes its mtime)."""
+        return _identity(os.fstat(self._descriptor)) != self._identity
 
     def close(self) -> None:
         if self._descriptor >= 0:

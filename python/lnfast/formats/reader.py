@@ -30,13 +30,17 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         with CheckpointFile(path) as file:
             try:
-                return _read(file)
+                checkpoint = _read(file)
             except FormatProblem:
                 # A file truncated under us shows up as damage somewhere;
                 # say what really happened.
                 if file.has_changed():
                     raise file.changed_problem() from None
                 raise
+            # Rewritten while read, its tensors may mix old and new bytes.
+            if file.has_changed():
+                raise file.changed_problem()
+            return checkpoint
     except FormatProblem as problem:
         raise CheckpointError(path, str(problem)) from None
     except OSError as error:
