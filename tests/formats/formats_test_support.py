@@ -9,9 +9,14 @@ Storage objects become torch-style ('storage', ...) persistent ids.
 from __future__ import annotations
 
 import io
+import json
+import os
 import pathlib
 import pickle
 import struct
+import subprocess
+import sys
+import textwrap
 import zipfile
 from collections import OrderedDict
 
@@ -172,3 +177,65 @@ def patch_central_directory(path, record_name: str, **fields):
 
 def ordered(**items):
     return OrderedDict(items)
+
+
+# --- reading in a child process ---------------------------------------------
+
+_CHILD = r"""
+import json, os, resource, sys
+limit = int(os.environ["ISOLATED_MEMORY_LIMIT"])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.path.insert(0, os.environ["ISOLATED_LNFAST_PARENT"])
+import lnfast
+from lnfast.errors import CheckpointError
+from lnfast.formats import read_checkpoint
+mode, path = sys.argv[1], sys.argv[2]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+message = ""
+try:
+    if mode == "read":
+        read_checkpoint(path)
+    else:
+        lnfast.load(path)
+    outcome = "ok"
+except CheckpointError as error:
+    outcome, message = "CheckpointError", str(error)
+except BaseException as error:
+    outcome = type(error).__name__
+peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+print(json.dumps({"outcome": outcome, "message": message, "peak": peak}))
+"""
+
+
+def _lnfast_parent() -> str:
+    import lnfast
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(lnfast.__file__)))
+
+
+def run_isolated(path, mode="read", timeout=10.0, memory=2 << 30) -> dict:
+    """read_checkpoint (mode "read") or lnfast.load ("load") of `path` in a
+    child process with an address-space limit: a crash or a hang becomes an
+    outcome ("child died ...", "timeout ...") instead of taking the suite
+    down. Returns outcome, message and peak RSS growth in bytes."""
+    env = dict(os.environ, ISOLATED_MEMORY_LIMIT=str(memory), ISOLATED_LNFAST_PARENT=_lnfast_parent())
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, mode, str(path)],
+            capture_output=True, text=True, timeout=timeout, env=env,
+        )
+    except subprocess.TimeoutExpired:
+        return {"outcome": f"timeout after {timeout} s"}
+    if done.returncode != 0:
+        return {"outcome": f"child died with code {done.returncode}", "stderr": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_script(code: str, timeout=10.0) -> subprocess.CompletedProcess:
+    """Run Python `code` in a child process that imports this lnfast."""
+    env = dict(os.environ, ISOLATED_LNFAST_PARENT=_lnfast_parent())
+    prelude = "import os, sys\nsys.path.insert(0, os.environ['ISOLATED_LNFAST_PARENT'])\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )

@@ -1,12 +1,24 @@
-"""Mutated checkpoints: every outcome is a Checkpoint or a CheckpointError.
+"""Mutated and hostile checkpoints: every outcome is a Checkpoint or a
+CheckpointError, in bounded time.
 
 Any other exception type, a crash or a hang is a bug in the readers'
 validation. The zip format does not check CRCs, so mutations inside
-data.pkl reach the unpickler - the part most worth fuzzing.
+data.pkl reach the unpickler - the part most worth fuzzing. Besides
+mutations, the structures that once stalled the loader are generated with
+random sizes: tuple keys built from shared tuples, keys sharing one hash,
+tensors under deep shared paths, huge layer indices. The run is seeded
+(derandomized) and bounded: each example gets EXAMPLE_SECONDS, and a hang
+in C code that no alarm interrupts ends the process after WATCHDOG_SECONDS
+with a traceback rather than never.
 """
 
+import faulthandler
+import signal
+import struct
 import warnings
 import zipfile
+
+import pickle
 
 import numpy as np
 import pytest
@@ -15,15 +27,48 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
+import hostile_files
+import lnfast
 from lnfast.errors import CheckpointError
 from lnfast.formats import Checkpoint, read_checkpoint
+from lnfast.formats.flatten import MAX_NAME_LENGTH
+from lnfast.formats.unpickle_limits import MAX_COLLIDING_KEYS, MAX_TUPLE_NESTING
 
 FUZZ_SETTINGS = settings(
     max_examples=200,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+STRUCTURE_SETTINGS = settings(FUZZ_SETTINGS, max_examples=40)
+EXAMPLE_SECONDS = 5
+WATCHDOG_SECONDS = 120
+
+
+class ExampleTookTooLong(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise ExampleTookTooLong(f"one read took more than {EXAMPLE_SECONDS} s")
+
+
+@pytest.fixture(autouse=True)
+def bounded_time():
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    yield
+    signal.signal(signal.SIGALRM, previous)
+    faulthandler.cancel_dump_traceback_later()
+
+
+def within_seconds(read, *args):
+    signal.alarm(EXAMPLE_SECONDS)
+    try:
+        return read(*args)
+    finally:
+        signal.alarm(0)
 
 
 def small_state():
@@ -62,10 +107,14 @@ def originals(tmp_path_factory):
 def read_outcome(folder, data: bytes):
     path = folder / "mutated.pt"
     path.write_bytes(data)
+    return read_path_outcome(path)
+
+
+def read_path_outcome(path):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = read_checkpoint(path)
+            result = within_seconds(read_checkpoint, path)
     except CheckpointError as error:
         assert str(path) in str(error)
         return error
@@ -136,3 +185,72 @@ def test_mutated_safetensors(originals, edits):
 )
 def test_arbitrary_bytes_after_a_magic(originals, data, magic):
     read_outcome(originals["folder"], magic + data)
+
+
+# --- the structures that once stalled the loader, at random sizes ----------
+
+P = pickle
+
+
+def with_a_tensor(body: bytes) -> bytes:
+    """A protocol-4 dict {"w": tensor} after `body`, which leaves nothing on the stack."""
+    return (P.PROTO + b"\x04" + body + P.EMPTY_DICT + P.SHORT_BINUNICODE + b"\x01w"
+            + hostile_files.tensor_ops() + P.SETITEM + P.STOP)
+
+
+@STRUCTURE_SETTINGS
+@given(levels=st.integers(0, MAX_TUPLE_NESTING + 20), arity=st.sampled_from([2, 3]),
+       use=st.sampled_from(["dict key", "set item", "frozenset item"]))
+def test_keys_built_from_shared_tuples(tmp_path, levels, arity, use):
+    build = {2: P.DUP + P.TUPLE2, 3: P.DUP + P.DUP + P.TUPLE3}[arity]
+    key = P.EMPTY_TUPLE + build * levels
+    body = {
+        "dict key": P.EMPTY_DICT + key + P.NONE + P.SETITEM,
+        "set item": P.EMPTY_SET + P.MARK + key + P.ADDITEMS,
+        "frozenset item": P.MARK + key + P.FROZENSET,
+    }[use] + P.POP
+    outcome = read_path_outcome(hostile_files.zip_with(tmp_path / "dag.pt", with_a_tensor(body)))
+    if levels >= MAX_TUPLE_NESTING:
+        assert isinstance(outcome, CheckpointError)
+
+_PAIRS = hostile_files.colliding_pairs(2 * MAX_COLLIDING_KEYS + 500)
+
+
+@STRUCTURE_SETTINGS
+@given(colliding=st.integers(0, len(_PAIRS)), plain=st.integers(0, 500),
+       container=st.sampled_from(["dict", "frozenset"]))
+def test_keys_sharing_one_hash(tmp_path, colliding, plain, container):
+    keys = _PAIRS[:colliding] + [(-k, k) for k in range(1, plain + 1)]
+    items = b"".join(hostile_files._int_ops(a) + hostile_files._int_ops(b) + P.TUPLE2
+                     + (P.NONE if container == "dict" else b"") for a, b in keys)
+    body = (P.EMPTY_DICT + P.MARK + items + P.SETITEMS if container == "dict"
+            else P.MARK + items + P.FROZENSET) + P.POP
+    outcome = read_path_outcome(hostile_files.zip_with(tmp_path / "collide.pt", with_a_tensor(body)))
+    # (-k, k) never collide with each other or with the crafted pairs'
+    # hash, so exactly colliding - 1 insertions meet an earlier equal hash.
+    refused = colliding - 1 > MAX_COLLIDING_KEYS
+    assert isinstance(outcome, CheckpointError) == refused, outcome
+    if refused:
+        assert "hashes can be made to collide" in str(outcome)
+
+
+@STRUCTURE_SETTINGS
+@given(tensors=st.integers(0, 3000), depth=st.integers(0, 3000))
+def test_tensors_under_deep_shared_paths(tmp_path, tensors, depth):
+    path = hostile_files.zip_with(tmp_path / "deep.pt", hostile_files.deep_names_payload(tensors, depth))
+    outcome = read_path_outcome(path)
+    longest = 2 * depth + len(str(max(tensors - 1, 0)))  # "k." per level, then the index
+    if isinstance(outcome, Checkpoint):
+        assert len(outcome.tensors) == tensors
+        assert all(len(name) <= MAX_NAME_LENGTH for name in outcome.tensors)
+    else:
+        assert tensors == 0 or longest > MAX_NAME_LENGTH, outcome
+
+
+@STRUCTURE_SETTINGS
+@given(layers=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 999_999)), min_size=1, max_size=300))
+def test_layer_indices_anywhere_below_a_million(tmp_path, layers):
+    names = sorted({f"p{prefix}.weight_ih_l{layer}" for prefix, layer in layers})
+    path = hostile_files.write_safetensors(tmp_path / "layers.safetensors", hostile_files.zero_size_f32(names))
+    with pytest.raises(CheckpointError):  # no weight_hh anywhere: never a network
+        within_seconds(lnfast.load, path)

@@ -419,3 +419,59 @@ def test_unprintable_values_do_not_break_reading_or_messages(tmp_path, file_form
     root = ordered(w=tensor(storage(file_format), huge, (1,), (1,)))
     with pytest.raises(CheckpointError, match="storage offset a very large integer"):
         read_checkpoint(write_crafted(tmp_path, file_format, root))
+
+
+# --- globals named in every protocol's way ---------------------------------
+
+
+def _short(text: bytes) -> bytes:
+    return pickle.SHORT_BINUNICODE + bytes([len(text)]) + text
+
+
+def inert_payloads(marker: str) -> dict:
+    touch = f"touch {marker}".encode()
+    return {
+        # protocol 0/1 object creation opcodes and Python 2 names
+        "INST": b"(S'" + touch + b"'\nios\nsystem\n.",
+        "OBJ": b"(cos\nsystem\nS'" + touch + b"'\no.",
+        "REDUCE protocol 0": b"cos\nsystem\n(S'" + touch + b"'\ntR.",
+        "__builtin__.eval": b"c__builtin__\neval\n(S'open(\"" + marker.encode() + b"\", \"w\")'\ntR.",
+        "getattr(__import__('os'), 'system')": (
+            b"cbuiltins\ngetattr\n(cbuiltins\n__import__\n(S'os'\ntRS'system'\ntR(S'" + touch + b"'\ntR."
+        ),
+        "copy_reg._reconstructor on os.system": (
+            b"ccopy_reg\n_reconstructor\n(cos\nsystem\nc__builtin__\nobject\nNtR."
+        ),
+        "functools.partial": (
+            pickle.PROTO + b"\x02" + pickle.GLOBAL + b"functools\npartial\n" + pickle.GLOBAL + b"os\nsystem\n" + _short(touch)
+            + pickle.TUPLE2 + pickle.REDUCE + pickle.EMPTY_TUPLE + pickle.REDUCE + pickle.STOP
+        ),
+        "NEWOBJ_EX": (
+            pickle.PROTO + b"\x04" + pickle.GLOBAL + b"os\nsystem\n" + pickle.EMPTY_TUPLE + pickle.EMPTY_DICT + pickle.NEWOBJ_EX + pickle.STOP
+        ),
+        "_rebuild_from_type_v2 through os.system": (
+            pickle.PROTO + b"\x02" + pickle.GLOBAL + b"torch._tensor\n_rebuild_from_type_v2\n"
+            + pickle.MARK + pickle.GLOBAL + b"os\nsystem\n" + pickle.NONE + _short(touch) + pickle.TUPLE1 + pickle.NONE + pickle.TUPLE
+            + pickle.REDUCE + pickle.STOP
+        ),
+        "PERSID text": b"Pstorage\n.",
+        "EXT1 unregistered": pickle.PROTO + b"\x02" + pickle.EXT1 + b"\x01" + pickle.STOP,
+        "NEXT_BUFFER": pickle.PROTO + b"\x05" + pickle.NEXT_BUFFER + pickle.STOP,
+        "BUILD slot state on an allowed global": (
+            pickle.PROTO + b"\x02" + pickle.GLOBAL + b"builtins\nlist\n" + pickle.NONE + pickle.EMPTY_DICT + pickle.TUPLE2 + pickle.BUILD + pickle.STOP
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(inert_payloads("m")))
+def test_regression_named_callables_stay_inert_in_every_protocol(tmp_path, case, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    payload = inert_payloads("m")[case]  # the marker "m" is relative to tmp_path
+    six = float_bytes([1.0] * 6)
+    for path in (
+        write_torch_zip(tmp_path / "z.pt", payload, {"0": six}),
+        write_torch_legacy(tmp_path / "l.pt", payload, [("0", 6, six)]),
+    ):
+        with pytest.raises(CheckpointError):
+            read_checkpoint(path)
+    assert not (tmp_path / "m").exists()

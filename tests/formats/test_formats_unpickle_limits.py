@@ -16,7 +16,10 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from formats_test_support import Storage, dumps, float_bytes, ordered, tensor, write_torch_legacy, write_torch_zip
+import hostile_files
+from formats_test_support import (
+    Storage, dumps, float_bytes, ordered, run_isolated, tensor, write_torch_legacy, write_torch_zip,
+)
 from lnfast.errors import CheckpointError
 from lnfast.formats import read_checkpoint
 
@@ -83,6 +86,20 @@ def test_one_byte_objects_stay_within_the_memory_budget(tmp_path, small_allowanc
     assert within_budget(path, peak)
 
 
+def test_a_huge_memo_index_stays_within_the_memory_budget(tmp_path, small_allowance):
+    # One LONG_BINPUT at an index about the pickle's length: the C
+    # unpickler would allocate a memo table of 2 * index pointers.
+    padding = 16 << 20
+    payload = (
+        P.PROTO + b"\x02" + P.BINBYTES + struct.pack("<I", padding) + bytes(padding)
+        + P.LONG_BINPUT + struct.pack("<I", padding) + P.STOP
+    )
+    path = write(tmp_path, "zip", payload)
+    outcome, peak = read_measured(path)
+    assert isinstance(outcome, CheckpointError)
+    assert within_budget(path, peak)
+
+
 @pytest.mark.parametrize("file_format", FORMATS)
 def test_many_placeholder_classes_stay_within_the_memory_budget(tmp_path, small_allowance, file_format):
     # Each distinct global name becomes a class of about 2 kB.
@@ -141,6 +158,47 @@ def test_colliding_hash_keys_are_refused_quickly(tmp_path, file_format, kind):
     assert time.perf_counter() - started < 2
 
 
+def test_a_key_made_of_shared_tuples_is_refused_before_anything_hashes_it(tmp_path):
+    # t_i = (t_{i-1}, t_{i-1}), 40 levels in 569 bytes: hashing it visits
+    # 2**40 leaves, and so did the old cost estimate. In a child process,
+    # so that a regression fails by its timeout instead of hanging here.
+    path = hostile_files.write_tuple_dag_key(tmp_path / "dag.pt", levels=40)
+    outcome = run_isolated(path, timeout=20)
+    assert outcome["outcome"] == "CheckpointError", outcome
+    assert "refusing to hash it" in outcome["message"]
+
+
+def test_a_key_of_a_few_shared_tuples_is_fine(tmp_path):
+    payload = (
+        P.PROTO + b"\x02" + P.EMPTY_DICT + short(b"w") + tensor_ops() + P.SETITEM
+        + hostile_files.tuple_dag_key(10) + P.NONE + P.SETITEM + P.STOP
+    )
+    assert read_checkpoint(write(tmp_path, "zip", payload)).tensors["w"].tolist() == SIX
+
+
+@pytest.mark.parametrize("container", ["dict", "frozenset"])
+def test_tuple_keys_sharing_one_hash_are_refused_quickly(tmp_path, container):
+    # Tuples of ints below 2**60 chosen to share one tuple hash: 60 000 of
+    # them (1.3 MB) kept unpickling busy for 45-90 s. 3 000 make the point.
+    path = hostile_files.write_colliding_keys(tmp_path / "collide.pt", 3000, container)
+    outcome = run_isolated(path, timeout=20)
+    assert outcome["outcome"] == "CheckpointError", outcome
+    assert "hashes can be made to collide" in outcome["message"]
+
+
+def test_keys_that_merely_hash_alike_in_a_few_places_are_fine(tmp_path):
+    # -1 and -2 share a hash in CPython, as do 1 and 1 + (2**61 - 1):
+    # a handful of collisions is normal and costs nothing.
+    keys = b"".join(
+        P.BININT + struct.pack("<i", k) + P.NONE for k in (-1, -2, 1, 2, 3)
+    ) + hostile_files._int_ops(1 + (2**61 - 1)) + P.NONE
+    payload = (
+        P.PROTO + b"\x02" + P.EMPTY_DICT + short(b"w") + tensor_ops() + P.SETITEM
+        + P.EMPTY_DICT + P.MARK + keys + P.SETITEMS + P.POP + P.STOP
+    )
+    assert read_checkpoint(write(tmp_path, "zip", payload)).tensors["w"].tolist() == SIX
+
+
 @pytest.mark.parametrize("file_format", FORMATS)
 def test_rehashing_one_huge_tuple_key_is_charged(tmp_path, file_format):
     # Tuples do not cache their hash: inserting a 100 000-item tuple key
@@ -175,6 +233,24 @@ def test_long_keys_are_not_copied_into_every_path(tmp_path, small_allowance, fil
     assert isinstance(outcome, CheckpointError)
     assert time.perf_counter() - started < 10
     assert within_budget(path, peak)
+
+
+def test_many_tensors_under_a_deep_path_pay_for_their_names(tmp_path):
+    # 100 000 tensors 2 000 dicts deep under one memoized key (1 MB): each
+    # name is ~4 000 characters, 400 MB in all, and took 18 s to build.
+    path = hostile_files.write_deep_names(tmp_path / "deep.pt", tensors=100_000, depth=2000)
+    size = path.stat().st_size
+    outcome = run_isolated(path, timeout=30)
+    assert outcome["outcome"] == "CheckpointError", outcome
+    assert "refusing to allocate" in outcome["message"]
+    # The budget limits.py promises: 8 bytes per file byte + 64 MB.
+    assert outcome["peak"] <= 8 * size + (64 << 20), outcome
+
+
+def test_shared_deep_paths_name_their_tensors_correctly(tmp_path):
+    path = hostile_files.write_deep_names(tmp_path / "deep.pt", tensors=3, depth=4)
+    names = list(read_checkpoint(path).tensors)
+    assert names == ["k.k.k.k.0", "k.k.k.k.1", "k.k.k.k.2"]
 
 
 @pytest.mark.parametrize("file_format", FORMATS)
@@ -246,17 +322,39 @@ def ordered_dict_with_attribute(attribute: bytes, value_ops: bytes, content=b"")
     )
 
 
+REPLACEMENTS = {
+    "placeholder class": P.GLOBAL + b"evil\nthing\n",
+    "allowed function": P.GLOBAL + b"torch.jit._pickle\nbuild_intlist\n",
+}
+
+
 @pytest.mark.parametrize("file_format", FORMATS)
 @pytest.mark.parametrize("method", [b"items", b"get", b"keys", b"__setstate__", b"values"])
-def test_build_on_an_ordered_dict_cannot_shadow_its_methods(tmp_path, file_format, method):
+@pytest.mark.parametrize("replacement", sorted(REPLACEMENTS))
+def test_build_on_an_ordered_dict_cannot_shadow_its_methods(tmp_path, file_format, method, replacement):
     content = short(b"w") + tensor_ops(legacy=file_format == "legacy") + P.SETITEM
     payload = (
         P.PROTO + b"\x02"
-        + ordered_dict_with_attribute(method, P.GLOBAL + b"evil\nthing\n", content)
+        + ordered_dict_with_attribute(method, REPLACEMENTS[replacement], content)
         + P.STOP
     )
     checkpoint = read_checkpoint(write(tmp_path, file_format, payload))
     assert checkpoint.tensors["w"].tolist() == SIX
+
+
+def test_a_legacy_sys_info_with_a_planted_get_is_never_called(tmp_path):
+    # The legacy reader reads sys_info and ignores it; a get() planted on
+    # it must not be what anything calls.
+    sys_info = P.PROTO + b"\x02" + ordered_dict_with_attribute(
+        b"get", P.GLOBAL + b"torch._utils\n_rebuild_tensor\n") + P.STOP
+    parts = [
+        P.dumps(0x1950A86A20F9469CFC6C, protocol=2), P.dumps(1001, protocol=2), sys_info,
+        dumps(ordered(w=tensor(Storage("0", 6, legacy=True), 0, (6,), (1,)))),
+        P.dumps(["0"], protocol=2), struct.pack("<q", 6) + float_bytes(SIX),
+    ]
+    path = tmp_path / "legacy.pt"
+    path.write_bytes(b"".join(parts))
+    assert read_checkpoint(path).tensors["w"].tolist() == SIX
 
 
 @pytest.mark.parametrize("file_format", FORMATS)
@@ -291,6 +389,12 @@ def test_size_one_dimension_with_a_huge_stride(tmp_path, file_format):
     assert checkpoint.tensors["w"].tolist() == [[3.0, 4.0, 5.0]]
 
 
+def test_size_one_dimension_with_a_huge_stride_in_float64(tmp_path):
+    root = ordered(w=tensor(Storage("0", 6, "DoubleStorage"), 0, (1,), (2**61,)))
+    path = write_torch_zip(tmp_path / "double.pt", dumps(root), {"0": struct.pack("<6d", *SIX)})
+    assert read_checkpoint(path).tensors["w"].tolist() == [1.0]
+
+
 # --- messages ---------------------------------------------------------------
 
 
@@ -317,3 +421,25 @@ def test_messages_escape_and_clip_names_from_the_file(tmp_path, where):
     message = str(caught.value)
     assert len(message) < 2000
     assert "\x1b" not in message and "\n" not in message
+
+
+# --- the documented limits are the enforced ones ----------------------------
+
+
+def test_the_limits_table_states_the_values_in_force():
+    from lnfast.formats import checkpoint_file, flatten, limits, storage_ids, unpickle_limits
+
+    table = limits.__doc__
+    stated = [
+        f"{limits.READ_BYTES_PER_FILE_BYTE} bytes per byte of the file + "
+        f"{limits.READ_BYTES_ALLOWANCE >> 20} MiB",
+        f"| {limits.MAX_TENSOR_DIMS} |",
+        f"below 2**{limits.MAX_INDEX_VALUE.bit_length() - 1}",
+        f"| {unpickle_limits.MAX_TUPLE_NESTING} levels |",
+        f"| {unpickle_limits.MAX_COLLIDING_KEYS} insertions |",
+        f"| {flatten.MAX_NAME_LENGTH} characters |",
+        f"| {flatten.MAX_ALIASES} |",
+        f"| {storage_ids.MAX_STORAGE_KEY_LENGTH} characters |",
+        f"| {checkpoint_file.LINE_LIMIT >> 10} KiB |",
+    ]
+    assert [text for text in stated if text not in table] == []

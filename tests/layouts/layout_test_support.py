@@ -193,3 +193,29 @@ def load_in_fresh_process(jobs: List[dict], workdir: str) -> dict:
     assert done.returncode == 0, done.stderr[-4000:]
     with open(report) as handle:
         return json.load(handle)
+
+
+_LOAD_IN_CHILD = r"""
+import json, resource, sys
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+import lnfast
+try:
+    lnfast.load(sys.argv[1])
+    print(json.dumps({"outcome": "ok", "message": ""}))
+except lnfast.CheckpointError as error:
+    print(json.dumps({"outcome": "CheckpointError", "message": str(error)}))
+"""
+
+
+def load_in_child(path, timeout: float, memory: int = 512 << 20) -> dict:
+    """lnfast.load(path) in a child process with an address-space limit, so
+    that a hang or a crash becomes a failed assertion, not a stuck suite."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _LOAD_IN_CHILD, str(path), str(memory)],
+                              env=python_path_env(), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"outcome": f"timeout after {timeout} s", "message": ""}
+    if done.returncode != 0:
+        return {"outcome": f"child died with code {done.returncode}", "message": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])

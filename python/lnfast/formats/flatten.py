@@ -13,6 +13,10 @@ The walk costs time and memory linear in the pickle, whatever its shape:
    links, so a megabyte key over a list of 200 000 items is not copied
    into 200 000 strings, and a tensor name longer than MAX_NAME_LENGTH is
    refused;
+ - each link builds its string at most once, from its parent's, and every
+   string built is charged to the read's budget: 100 000 tensors 2 000
+   dicts deep each get a 4 000-character name, and those 400 MB must be
+   paid for like any other object;
  - file-made dicts are read through dict's own methods, never through
    attributes the file could have set.
 A tensor reachable from several places keeps its first name; the others are
@@ -48,6 +52,7 @@ _CONTAINERS = (dict, list, tuple)
 # A visited-set entry (and its int), a path link and a suspended iterator;
 # an inert object's iterator is a generator, whose frame is larger.
 _VISIT_BYTES = 384
+_STRING_BYTES = 56
 _INERT_VISIT_BYTES = 1024
 
 
@@ -61,11 +66,12 @@ class Flattened:
 class _Path:
     """A dotted name as a chain of links; the string is built on demand."""
 
-    __slots__ = ("parent", "label", "length")
+    __slots__ = ("parent", "label", "length", "_text")
 
     def __init__(self, parent: _Path | None, label: str):
         self.parent = parent
         self.label = label
+        self._text: str | None = None
         if parent is None or parent.length == 0:
             self.length = len(label)
         else:
@@ -83,13 +89,22 @@ class _Path:
             node = node.parent
         return labels[::-1]
 
-    def text(self) -> str:
+    def text(self, budget: Budget) -> str:
+        """The dotted name, built from the nearest ancestor that has one."""
         if self.length > MAX_NAME_LENGTH:
             raise FormatProblem(
                 f"a tensor's name would be {self.length} characters long "
                 f"(limit {MAX_NAME_LENGTH}): ...{self.shown()[-80:]}"
             )
-        return ".".join(self.labels_from_root(MAX_NAME_LENGTH))
+        pending, node = [], self
+        while node is not None and node._text is None and node.length > 0:
+            pending.append(node)
+            node = node.parent
+        for node in reversed(pending):
+            above = node.parent._text if node.parent is not None and node.parent.length > 0 else ""
+            node._text = f"{above}.{node.label}" if above else node.label
+            budget.charge(_STRING_BYTES + len(node._text))
+        return self._text or ""
 
     def shown(self) -> str:
         """A printable, clipped form for error messages."""
@@ -216,7 +231,7 @@ def flatten(roots: list[tuple[str, object]], budget: Budget) -> Flattened:
                 continue
             path = _Path(parent, label)
         if isinstance(obj, TensorRef):
-            _record_tensor(result, first_name, path, obj)
+            _record_tensor(result, first_name, path, obj, budget)
         elif id(obj) in visited or (isinstance(obj, _CONTAINERS) and not obj):
             continue
         elif isinstance(obj, _CONTAINERS):
@@ -241,14 +256,14 @@ def flatten(roots: list[tuple[str, object]], budget: Budget) -> Flattened:
     return result
 
 
-def _record_tensor(result: Flattened, first_name: dict, path: _Path, ref: TensorRef) -> None:
+def _record_tensor(result: Flattened, first_name: dict, path: _Path, ref: TensorRef, budget) -> None:
     if id(ref) in first_name:
         # Aliases are informational: past the cap, or unnameable, they are
         # simply not listed.
         if len(result.aliases) < MAX_ALIASES and path.length <= MAX_NAME_LENGTH:
-            result.aliases[path.text() or ROOT_TENSOR_NAME] = first_name[id(ref)]
+            result.aliases[path.text(budget) or ROOT_TENSOR_NAME] = first_name[id(ref)]
         return
-    name = path.text() or ROOT_TENSOR_NAME
+    name = path.text(budget) or ROOT_TENSOR_NAME
     if name in result.tensors:
         raise FormatProblem(f"two different tensors are both named {path.shown()}")
     first_name[id(ref)] = name

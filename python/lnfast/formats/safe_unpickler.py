@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
+from .checkpoint_file import CheckpointFile
 from .inert import InertObject, describe, is_placeholder_class
 from .limits import Budget
 from .problem import FormatProblem, clipped, shown
@@ -82,7 +83,6 @@ del _opcode
 # An object built by a call or NEWOBJ: an inert placeholder, an OrderedDict,
 # a tensor reference.
 _OBJECT_BYTES = 256
-_LINE_LIMIT = 1 << 16
 # Protocol-0 PUT takes any decimal number; real writers number memo slots
 # from 0, and the binary PUTs cannot exceed 2**32 either.
 _MEMO_INDEX_LIMIT = 1 << 32
@@ -96,23 +96,8 @@ def _charged(handler, nbytes: int):
     return charge_then_load
 
 
-class _MapStream:
-    """The memory map as the unpickler's file: C-speed read(), and a
-    readline() that stops after _LINE_LIMIT bytes instead of copying the
-    rest of a multi-gigabyte file when no newline comes."""
-
-    def __init__(self, view):
-        self.read = view.read
-        self._view = view
-
-    def readline(self) -> bytes:
-        start = self._view.tell()
-        newline = self._view.find(b"\n", start, start + _LINE_LIMIT)
-        return self._view.read(_LINE_LIMIT if newline < 0 else newline + 1 - start)
-
-
 class SafeUnpickler(pickle._Unpickler):
-    """Unpickle from a memory map without side effects.
+    """Unpickle from a bounded stream (checkpoint_file.RegionReader) without side effects.
 
     load_storage receives the fields after "storage" in a ('storage', ...)
     persistent id; None means this pickle may not reference storages.
@@ -125,13 +110,13 @@ class SafeUnpickler(pickle._Unpickler):
 
     def __init__(
         self,
-        view,
+        stream,
         what: str,
         budget: Budget,
         load_storage: StorageLoader | None = None,
         allow_module_ids: bool = False,
     ):
-        super().__init__(_MapStream(view), encoding="utf-8")
+        super().__init__(stream, encoding="utf-8")
         self.what = what
         self.limits = UnpickleLimits(budget)
         self.globals = SafeGlobals(self.limits)
@@ -223,7 +208,7 @@ class SafeUnpickler(pickle._Unpickler):
         if len(items) % 2:
             raise FormatProblem(f"{self.what}: SETITEMS with an odd number of items")
         if isinstance(target, dict):
-            self.limits.check_keys(items[0::2])
+            self.limits.check_keys(items[0::2], target)
         self.limits.charge(64 * len(items))
         for i in range(0, len(items), 2):
             target[items[i]] = items[i + 1]
@@ -242,7 +227,7 @@ class SafeUnpickler(pickle._Unpickler):
         target = self.stack[-1]
         self.limits.charge(64 * len(items))
         if type(target) is set:
-            self.limits.check_keys(items)
+            self.limits.check_keys(items, target)
             target.update(items)
         elif isinstance(target, InertObject):
             target.extend(items)
@@ -378,7 +363,7 @@ class Unpickled:
 
 
 def unpickle_region(
-    view,
+    file: CheckpointFile,
     start: int,
     end: int,
     what: str,
@@ -386,15 +371,15 @@ def unpickle_region(
     load_storage: StorageLoader | None = None,
     allow_module_ids: bool = False,
 ) -> Unpickled:
-    """Unpickle the pickle that begins at view[start] and must end by `end`.
+    """Unpickle the pickle that begins at byte `start` and must end by `end`.
 
-    `view` is the file's memory map, used directly as the stream, so a
-    pickle followed by gigabytes of legacy storage data is not copied.
+    The file is streamed, so a pickle followed by gigabytes of legacy
+    storage data is not copied.
     """
-    view.seek(start)
-    unpickler = SafeUnpickler(view, what, budget, load_storage, allow_module_ids)
+    stream = file.stream(start, end)
+    unpickler = SafeUnpickler(stream, what, budget, load_storage, allow_module_ids)
     value = unpickler.load()
-    stop = view.tell()
+    stop = stream.tell()
     if stop > end:
         raise FormatProblem(f"{what} runs past the end of its record")
     return Unpickled(value, unpickler.placeholder_names, stop)

@@ -2,8 +2,9 @@
 
 The safetensors package validates the header (size limit, JSON, offsets
 that tile the data exactly, shapes matching byte counts). We then read the
-tensors' bytes from our own memory map rather than through the package,
-because numpy has no bfloat16 and the package cannot hand one to numpy.
+tensors' bytes ourselves (tensor_data.py) rather than through the package,
+because numpy has no bfloat16 and the package cannot hand one to numpy, and
+because the package serves tensors from a memory map.
 Our own parse of the header repeats the checks we rely on, and also
 refuses duplicate names, which the package silently accepts.
 """
@@ -14,7 +15,7 @@ import json
 import math
 
 from .limits import MAX_TENSOR_DIMS
-from .mapped_file import MappedFile
+from .checkpoint_file import CheckpointFile
 from .problem import FormatProblem, shown
 from .tensor_rebuild import StorageRef, StorageRegion, TensorRef, make_tensor_ref
 from .torch_types import DTYPES_BY_NAME
@@ -44,7 +45,7 @@ _DTYPE_NAMES = {
 _HEADER_LENGTH_BYTES = 8
 
 
-def _validate_with_package(path: str) -> dict[str, str]:
+def _validate_with_package(file: CheckpointFile) -> dict[str, str]:
     try:
         from safetensors import safe_open
     except ImportError:
@@ -52,7 +53,7 @@ def _validate_with_package(path: str) -> dict[str, str]:
             "this is a safetensors file and reading it needs the 'safetensors' package"
         ) from None
     try:
-        with safe_open(path, framework="numpy") as handle:
+        with safe_open(file.reopenable_path, framework="numpy") as handle:
             metadata = handle.metadata() or {}
             handle.keys()
     except Exception as error:  # SafetensorError, OSError, ...
@@ -69,14 +70,14 @@ def _refuse_duplicates(pairs):
     return table
 
 
-def _parse_header(mapped: MappedFile) -> tuple[dict, int]:
-    length = int.from_bytes(mapped.read_at(0, _HEADER_LENGTH_BYTES), "little")
+def _parse_header(file: CheckpointFile) -> tuple[dict, int]:
+    length = int.from_bytes(file.read_at(0, _HEADER_LENGTH_BYTES), "little")
     data_start = _HEADER_LENGTH_BYTES + length
-    if data_start > mapped.size:
+    if data_start > file.size:
         raise FormatProblem("safetensors header is longer than the file")
     try:
         header = json.loads(
-            mapped.read_at(_HEADER_LENGTH_BYTES, length).decode("utf-8"),
+            file.read_at(_HEADER_LENGTH_BYTES, length).decode("utf-8"),
             object_pairs_hook=_refuse_duplicates,
         )
     except FormatProblem:
@@ -88,7 +89,7 @@ def _parse_header(mapped: MappedFile) -> tuple[dict, int]:
     return header, data_start
 
 
-def _tensor_ref(mapped, name, entry, data_start) -> TensorRef | str:
+def _tensor_ref(file, name, entry, data_start) -> TensorRef | str:
     """A reference to one tensor's bytes, or the dtype code if unknown."""
     try:
         code = entry["dtype"]
@@ -104,19 +105,19 @@ def _tensor_ref(mapped, name, entry, data_start) -> TensorRef | str:
     if not all(type(n) is int and n >= 0 for n in shape + (begin, end)) or begin > end:
         raise FormatProblem(f"safetensors entry {shown(name)} has invalid shape or offsets")
     numel = math.prod(shape)
-    if numel * dtype.itemsize != end - begin or data_start + end > mapped.size:
+    if numel * dtype.itemsize != end - begin or data_start + end > file.size:
         raise FormatProblem(f"safetensors entry {shown(name)} does not match its data range")
     storage = StorageRef(name, dtype, numel)
-    storage.bind(StorageRegion(mapped.view, data_start + begin, end - begin, big_endian=False))
+    storage.bind(StorageRegion(data_start + begin, end - begin, big_endian=False))
     strides = tuple(math.prod(shape[i + 1 :]) for i in range(len(shape)))
     # The same checks as a pickled tensor gets (numpy-representable shape).
     return make_tensor_ref(storage, dtype, 0, shape, strides)
 
 
-def read_safetensors_refs(mapped: MappedFile) -> tuple[dict[str, TensorRef], dict[str, str], dict]:
+def read_safetensors_refs(file: CheckpointFile) -> tuple[dict[str, TensorRef], dict[str, str], dict]:
     """Return (tensor refs, skipped name -> dtype code, user metadata)."""
-    metadata = _validate_with_package(mapped.path)
-    header, data_start = _parse_header(mapped)
+    metadata = _validate_with_package(file)
+    header, data_start = _parse_header(file)
     refs: dict[str, TensorRef] = {}
     skipped: dict[str, str] = {}
     for name, entry in header.items():
@@ -124,7 +125,7 @@ def read_safetensors_refs(mapped: MappedFile) -> tuple[dict[str, TensorRef], dic
             continue
         if not isinstance(entry, dict):
             raise FormatProblem(f"safetensors entry {shown(name)} is not an object")
-        ref = _tensor_ref(mapped, name, entry, data_start)
+        ref = _tensor_ref(file, name, entry, data_start)
         if isinstance(ref, str):
             skipped[name] = ref
         else:

@@ -7,6 +7,19 @@ from .limits import MAX_INDEX_VALUE
 from .problem import FormatProblem, shown
 from .torch_types import StorageType
 
+MAX_STORAGE_KEY_LENGTH = 256
+
+
+def parse_storage_id(fields: tuple, field_count: int) -> tuple[StorageType, str, int]:
+    """(storage type, key, element count) of the fields after "storage" in
+    a ('storage', type, key, location, numel, ...) persistent id, which
+    must have `field_count` fields in all."""
+    if len(fields) != field_count - 1:
+        raise FormatProblem(
+            f"a storage id has {len(fields) + 1} fields, expected {field_count}"
+        )
+    return storage_type_of(fields[0]), storage_key_of(fields[1]), element_count_of(fields[3])
+
 
 def storage_type_of(value) -> StorageType:
     if not isinstance(value, StorageType):
@@ -17,7 +30,7 @@ def storage_type_of(value) -> StorageType:
 def storage_key_of(value) -> str:
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
-    if not isinstance(value, str) or not value or len(value) > 256:
+    if not isinstance(value, str) or not value or len(value) > MAX_STORAGE_KEY_LENGTH:
         raise FormatProblem(f"a storage key is {describe(value)}, not a short string")
     return value
 

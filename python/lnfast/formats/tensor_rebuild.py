@@ -6,28 +6,25 @@ validates the view against the storage the file declared and returns a
 TensorRef; no bytes are read until the whole pickle has been taken apart.
 Deferring the read means a tensor is copied out once even when the pickle
 references it from several places, and nothing is read for tensors of
-dtypes we skip.
+dtypes we skip; tensor_data.py does the reading.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .inert import describe
-from .limits import MAX_INDEX_VALUE, MAX_TENSOR_DIMS, Budget
+from .limits import MAX_INDEX_VALUE, MAX_TENSOR_DIMS
 from .problem import FormatProblem, shown
-from .torch_types import FLOAT_DTYPE_NAMES, TorchDtype
+from .torch_types import TorchDtype
 
 
 class StorageRegion:
-    """Where a storage's bytes are in the mapped file."""
+    """Where a storage's bytes are in the file."""
 
-    __slots__ = ("buffer", "offset", "nbytes", "big_endian")
+    __slots__ = ("offset", "nbytes", "big_endian")
 
-    def __init__(self, buffer, offset: int, nbytes: int, big_endian: bool):
-        self.buffer = buffer
+    def __init__(self, offset: int, nbytes: int, big_endian: bool):
         self.offset = offset
         self.nbytes = nbytes
         self.big_endian = big_endian
@@ -152,45 +149,3 @@ def make_tensor_ref(storage, dtype, storage_offset, size, stride, metadata=None)
     # MAX_INDEX_VALUE; numpy would overflow multiplying it by the item size.
     stride = tuple(0 if n == 1 else s for n, s in zip(size, stride))
     return TensorRef(storage, dtype, offset, size, stride, negate)
-
-
-def materialize(ref: TensorRef, budget: Budget) -> np.ndarray | None:
-    """Copy a tensor out of the file as float32; None for non-float dtypes."""
-    if ref.dtype.name not in FLOAT_DTYPE_NAMES:
-        return None
-    storage = ref.storage
-    region = storage.region
-    if region is None:
-        raise FormatProblem(f"storage {storage.key!r} has no data in the file")
-    budget.charge(ref.numel * 4)
-    if ref.numel == 0:
-        return np.zeros(ref.size, dtype=np.float32)
-
-    itemsize = ref.dtype.itemsize
-    element_type = np.dtype(ref.dtype.numpy_code)
-    if region.big_endian:
-        element_type = element_type.newbyteorder(">")
-    available = storage.numel * storage.dtype.itemsize // itemsize
-    start = region.offset + storage.byte_offset + ref.offset * itemsize
-    count = available - ref.offset
-    base = np.frombuffer(region.buffer, dtype=element_type, count=count, offset=start)
-    view = np.lib.stride_tricks.as_strided(
-        base,
-        shape=ref.size,
-        strides=tuple(s * itemsize for s in ref.stride),
-        writeable=False,
-    )
-    if ref.dtype.name == "bfloat16":
-        # bfloat16 is the top half of a float32's bits.
-        widened = view.astype(np.uint32, order="C")
-        widened <<= 16
-        result = widened.view(np.float32)
-    else:
-        # float64 beyond float32's range becomes inf, as in tensor.float().
-        with np.errstate(over="ignore"):
-            result = view.astype(np.float32, order="C")
-    # Drop the views now so the memory map can be closed.
-    del view, base
-    if ref.negate:
-        np.negative(result, out=result)
-    return result

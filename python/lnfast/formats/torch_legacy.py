@@ -12,10 +12,10 @@ their byte ranges afterwards.
 from __future__ import annotations
 
 from .limits import Budget
-from .mapped_file import MappedFile
+from .checkpoint_file import CheckpointFile
 from .problem import FormatProblem, shown
 from .safe_unpickler import unpickle_region
-from .storage_ids import element_count_of, storage_key_of, storage_type_of
+from .storage_ids import element_count_of, parse_storage_id, storage_key_of
 from .tensor_rebuild import StorageRef, StorageRegion
 from .torch_zip import PickledContents
 
@@ -34,11 +34,7 @@ class _LegacyStorageLoader:
         self.refs: dict[str, list[StorageRef]] = {}
 
     def __call__(self, fields: tuple) -> StorageRef:
-        if len(fields) != 5:
-            raise FormatProblem(f"a storage id has {len(fields) + 1} fields, expected 6")
-        storage_type = storage_type_of(fields[0])
-        key = storage_key_of(fields[1])
-        numel = element_count_of(fields[3])
+        storage_type, key, numel = parse_storage_id(fields, 6)
         view = fields[4]
         if key not in self.roots:
             self.roots[key] = StorageRef(key, storage_type.dtype, numel)
@@ -59,7 +55,7 @@ class _LegacyStorageLoader:
         return self._views[view_key]
 
 
-def _bind_storage_records(mapped, loader, keys, position) -> None:
+def _bind_storage_records(file, loader, keys, position) -> None:
     bound = set()
     for key in keys:
         if key in bound:
@@ -67,30 +63,30 @@ def _bind_storage_records(mapped, loader, keys, position) -> None:
         root = loader.roots.get(key)
         if root is None:
             raise FormatProblem(f"storage {shown(key)} is listed but no tensor refers to it")
-        if position + 8 > mapped.size:
+        if position + 8 > file.size:
             raise FormatProblem(f"the file ends before the data of storage {shown(key)}")
-        count = int.from_bytes(mapped.read_at(position, 8), "little", signed=True)
+        count = int.from_bytes(file.read_at(position, 8), "little", signed=True)
         nbytes = count * root.dtype.itemsize
         start = position + 8
-        if count < 0 or start + nbytes > mapped.size:
+        if count < 0 or start + nbytes > file.size:
             raise FormatProblem(
                 f"storage {shown(key)} claims {count} elements ({nbytes} bytes) at offset "
-                f"{start}, past the end of the {mapped.size}-byte file"
+                f"{start}, past the end of the {file.size}-byte file"
             )
         # torch writes legacy storages little-endian on every machine (and
         # ignores sys_info's little_endian flag when loading), so do we.
-        region = StorageRegion(mapped.view, start, nbytes, big_endian=False)
+        region = StorageRegion(start, nbytes, big_endian=False)
         for ref in loader.refs[key]:
             ref.bind(region)
         bound.add(key)
         position = start + nbytes
 
 
-def read_torch_legacy(mapped: MappedFile, budget: Budget) -> PickledContents:
+def read_torch_legacy(file: CheckpointFile, budget: Budget) -> PickledContents:
 
     def unpickle_next(position, what, loader=None):
         return unpickle_region(
-            mapped.view, position, mapped.size, what, budget, loader, allow_module_ids=True
+            file, position, file.size, what, budget, loader, allow_module_ids=True
         )
 
     magic = unpickle_next(0, "magic number pickle")
@@ -107,7 +103,7 @@ def read_torch_legacy(mapped: MappedFile, budget: Budget) -> PickledContents:
     keys = unpickle_next(main.end, "storage key list pickle")
     if type(keys.value) is not list or not all(type(key) is str for key in keys.value):
         raise FormatProblem("legacy storage key list is not a list of strings")
-    _bind_storage_records(mapped, loader, keys.value, keys.end)
+    _bind_storage_records(file, loader, keys.value, keys.end)
     return PickledContents(
         format="torch-legacy",
         roots=[("", main.value)],

@@ -2,19 +2,19 @@
 
 data.pkl is unpickled by the safe unpickler; each ('storage', type, key,
 location, numel) persistent id is resolved to the uncompressed record
-<folder>/data/<key>, whose bytes stay in the memory map until the tensor
-is copied out as float32.
+<folder>/data/<key>, whose bytes are read when the tensors are copied out
+as float32 (tensor_data.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .mapped_file import MappedFile
+from .checkpoint_file import CheckpointFile
 from .limits import Budget
 from .problem import FormatProblem, clipped
 from .safe_unpickler import unpickle_region
-from .storage_ids import element_count_of, storage_key_of, storage_type_of
+from .storage_ids import parse_storage_id
 from .tensor_rebuild import StorageRef, StorageRegion
 from .torchscript import extra_pickles, is_torchscript
 from .zip_archive import ZipArchive
@@ -47,42 +47,37 @@ def _byte_order_is_big(archive: ZipArchive) -> bool:
 class _ZipStorageLoader:
     """Resolves storage ids of one pickle against its storage folder."""
 
-    def __init__(self, archive: ZipArchive, mapped: MappedFile, folder: str, big_endian: bool):
+    def __init__(self, archive: ZipArchive, folder: str, big_endian: bool):
         self._archive = archive
-        self._mapped = mapped
         self._folder = folder
         self._big_endian = big_endian
         self._refs: dict[str, StorageRef] = {}
 
     def __call__(self, fields: tuple) -> StorageRef:
-        if len(fields) != 4:
-            raise FormatProblem(f"a storage id has {len(fields) + 1} fields, expected 5")
-        storage_type = storage_type_of(fields[0])
-        key = storage_key_of(fields[1])
-        numel = element_count_of(fields[3])
+        storage_type, key, numel = parse_storage_id(fields, 5)
         # As in torch, the first id naming a key fixes the storage's dtype
         # and size; later ids for that key get the same storage, so one
         # record is never read as two different dtypes.
         if key not in self._refs:
             offset, length = self._archive.locate(f"{self._folder}/{key}")
             ref = StorageRef(key, storage_type.dtype, numel)
-            ref.bind(StorageRegion(self._mapped.view, offset, length, self._big_endian))
+            ref.bind(StorageRegion(offset, length, self._big_endian))
             self._refs[key] = ref
         return self._refs[key]
 
 
-def _unpickle_record(archive, mapped, record, folder, big_endian, budget):
+def _unpickle_record(archive, file, record, folder, big_endian, budget):
     offset, length = archive.locate(record)
-    loader = _ZipStorageLoader(archive, mapped, folder, big_endian)
+    loader = _ZipStorageLoader(archive, folder, big_endian)
     what = clipped(f"{archive.prefix}/{record}")
-    return unpickle_region(mapped.view, offset, offset + length, what, budget, loader)
+    return unpickle_region(file, offset, offset + length, what, budget, loader)
 
 
-def read_torch_zip(mapped: MappedFile, budget: Budget) -> PickledContents:
-    archive = ZipArchive(mapped)
+def read_torch_zip(file: CheckpointFile, budget: Budget) -> PickledContents:
+    archive = ZipArchive(file)
     big_endian = _byte_order_is_big(archive)
     script = is_torchscript(archive)
-    main = _unpickle_record(archive, mapped, "data.pkl", "data", big_endian, budget)
+    main = _unpickle_record(archive, file, "data.pkl", "data", big_endian, budget)
     contents = PickledContents(
         format="torchscript" if script else "torch-zip",
         roots=[("", main.value)],
@@ -94,7 +89,7 @@ def read_torch_zip(mapped: MappedFile, budget: Budget) -> PickledContents:
         contents.extras["archive_version"] = version.decode("ascii", "replace")
     if script:
         for record, folder, root_name in extra_pickles(archive):
-            extra = _unpickle_record(archive, mapped, record, folder, big_endian, budget)
+            extra = _unpickle_record(archive, file, record, folder, big_endian, budget)
             contents.roots.append((root_name, extra.value))
             contents.placeholder_names |= extra.placeholder_names
     return contents

@@ -2,8 +2,9 @@
 
 torch.save and torch.jit.save write a zip whose records all sit in one
 top-level folder (named after the file, e.g. "mymodel/" - not necessarily
-"archive/"). zipfile lists the records; their bytes are then taken straight
-from the memory map, which is why only uncompressed records can be read.
+"archive/"). zipfile lists the records; their bytes are then read straight
+from the file at their offsets, which is why only uncompressed records can
+be read.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import struct
 import zipfile
 
-from .mapped_file import BoundedReader, MappedFile
+from .checkpoint_file import CheckpointFile
 from .problem import FormatProblem
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -23,10 +24,10 @@ _ENCRYPTED_FLAG = 0x1
 class ZipArchive:
     """Validated records of a torch zip archive, addressed relative to its folder."""
 
-    def __init__(self, mapped: MappedFile):
-        self._mapped = mapped
+    def __init__(self, file: CheckpointFile):
+        self._file = file
         try:
-            with zipfile.ZipFile(BoundedReader(mapped.view)) as archive:
+            with zipfile.ZipFile(file.stream(0, file.size)) as archive:
                 infos = archive.infolist()
         except Exception as error:  # zipfile reports damage with many types
             raise FormatProblem(f"damaged zip archive: {error}") from None
@@ -81,17 +82,17 @@ class ZipArchive:
         if info.compress_size != info.file_size:
             raise FormatProblem(f"zip record {name!r} has inconsistent sizes")
         header_offset = info.header_offset
-        file_size = self._mapped.size
+        file_size = self._file.size
         if header_offset < 0 or header_offset + _LOCAL_HEADER.size > file_size:
             raise FormatProblem(f"zip record {name!r} has a header outside the file")
         fields = _LOCAL_HEADER.unpack(
-            self._mapped.read_at(header_offset, _LOCAL_HEADER.size)
+            self._file.read_at(header_offset, _LOCAL_HEADER.size)
         )
         signature, flags, name_length, extra_length = fields[0], fields[2], fields[9], fields[10]
         if signature != _LOCAL_SIGNATURE:
             raise FormatProblem(f"zip record {name!r} has a damaged local header")
         name_start = header_offset + _LOCAL_HEADER.size
-        raw_name = self._mapped.read_at(name_start, name_length)
+        raw_name = self._file.read_at(name_start, name_length)
         encoding = "utf-8" if flags & _UTF8_NAME_FLAG else "cp437"
         if raw_name.decode(encoding, "replace") != info.orig_filename:
             raise FormatProblem(
@@ -112,4 +113,4 @@ class ZipArchive:
             raise FormatProblem(
                 f"zip record {self.prefix}/{relative} is {length} bytes, expected a few"
             )
-        return self._mapped.read_at(offset, length)
+        return self._file.read_at(offset, length)

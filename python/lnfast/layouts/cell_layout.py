@@ -8,7 +8,7 @@ as near misses, and lnfast.Mapping loads them.
 """
 from __future__ import annotations
 
-from typing import FrozenSet, Iterable, Optional, Tuple
+from typing import FrozenSet, Iterable, Optional, Tuple, Union
 
 from .candidate import Candidate
 from .layer_plan import LayerPlan
@@ -73,6 +73,17 @@ def _check_chain(tensors: TensorSet, candidate: Candidate, k: int, plan: LayerPl
         raise tensors.error(
             f"layer {k} at {candidate.layer_prefixes[k]!r} takes inputs of size {width}, "
             f"but layer {k - 1} below it outputs {below}")
+
+
+def hidden_and_rows(tensors: TensorSet, key: str, axis: int, gates: int) -> Tuple[Union[int, str], Union[int, str]]:
+    """(H, G*H) read from axis ``axis`` of weight matrix ``key``, for shape
+    checks; "H" and "G*H" stand for any size when the matrix is unreadable,
+    so that checking it then names the tensor. 0 is a size (and then a
+    shape error), not "unknown"."""
+    hidden = dim_of(tensors, key, axis)
+    if hidden is None:
+        return "H", f"{gates}*H"
+    return hidden, gates * hidden
 
 
 def dim_of(tensors: TensorSet, key: str, axis: int) -> Optional[int]:

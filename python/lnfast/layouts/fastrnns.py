@@ -9,7 +9,7 @@ default; not stored, so the ``eps`` load option overrides it).
 """
 from __future__ import annotations
 
-from .cell_layout import CellLayout, dim_of
+from .cell_layout import CellLayout, dim_of, hidden_and_rows
 from .layer_plan import DEFAULT_EPS, LayerPlan, module_norm
 
 
@@ -27,11 +27,7 @@ class FastrnnsLSTM(CellLayout):
 
     def convert_cell(self, tensors, prefix):
         w_hh = prefix + "weight_hh"
-        hidden = dim_of(tensors, w_hh, -1)
-        # 0 is a size (and then a shape error), not "unknown".
-        if hidden is None:
-            hidden = "H"
-        rows = 4 * hidden if isinstance(hidden, int) else "4*H"
+        hidden, rows = hidden_and_rows(tensors, w_hh, -1, 4)
         weights = {
             "w_ih": tensors.get(prefix + "weight_ih", (rows, "input_size"), "input weights"),
             "w_hh": tensors.get(w_hh, (rows, hidden), "recurrent weights"),

@@ -13,7 +13,7 @@ Zoneout is not in the checkpoint: it is the ``zoneout`` load option.
 """
 from __future__ import annotations
 
-from .cell_layout import CellLayout, dim_of
+from .cell_layout import CellLayout, dim_of, hidden_and_rows
 from .gates import GATE_COUNT, to_canonical
 from .layer_plan import DEFAULT_EPS, LayerPlan
 from ..cells import LayerNorm
@@ -31,12 +31,7 @@ class _HasteCell(CellLayout):
 
     def _common(self, tensors, prefix):
         """Weights and the x/h norms both haste cells share."""
-        hidden = dim_of(tensors, prefix + "recurrent_kernel", 0)
-        # 0 is a size (and then a shape error), not "unknown".
-        if hidden is None:
-            hidden = "H"
-        gates = GATE_COUNT[self.family]
-        cols = gates * hidden if isinstance(hidden, int) else f"{gates}*H"
+        hidden, cols = hidden_and_rows(tensors, prefix + "recurrent_kernel", 0, GATE_COUNT[self.family])
         kernel = tensors.get(prefix + "kernel", ("input_size", cols), "input kernel, stored (in, G*H)")
         recurrent = tensors.get(prefix + "recurrent_kernel", (hidden, cols),
                                 "recurrent kernel, stored (H, G*H)")

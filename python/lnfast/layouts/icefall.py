@@ -11,7 +11,7 @@ eps 1e-5, not stored; the ``eps`` load option overrides it.
 """
 from __future__ import annotations
 
-from .cell_layout import CellLayout, dim_of
+from .cell_layout import CellLayout, dim_of, hidden_and_rows
 from .gates import GATE_COUNT
 from .layer_plan import DEFAULT_EPS, LayerPlan, module_norm
 
@@ -31,12 +31,7 @@ class _IcefallCell(CellLayout):
         return (dim_of(tensors, prefix + "weight_ih", -1), dim_of(tensors, prefix + "weight_hh", -1))
 
     def convert_cell(self, tensors, prefix):
-        hidden = dim_of(tensors, prefix + "weight_hh", -1)
-        # 0 is a size (and then a shape error), not "unknown".
-        if hidden is None:
-            hidden = "H"
-        gates = GATE_COUNT[self.family]
-        rows = gates * hidden if isinstance(hidden, int) else f"{gates}*H"
+        hidden, rows = hidden_and_rows(tensors, prefix + "weight_hh", -1, GATE_COUNT[self.family])
         weights = {
             "w_ih": tensors.get(prefix + "weight_ih", (rows, "input_size"), "input weights"),
             "w_hh": tensors.get(prefix + "weight_hh", (rows, hidden), "recurrent weights"),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import itertools
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,12 +45,13 @@ class TensorSet:
 
     def names_under(self, prefix: str) -> List[str]:
         """Names relative to ``prefix`` (a module prefix ending in '.' or '')."""
-        start = bisect.bisect_left(self._sorted, prefix)
+        # Indexing, not islice: islice steps through the first `start`
+        # names one by one, which made every query cost O(n).
+        index = bisect.bisect_left(self._sorted, prefix)
         out = []
-        for name in itertools.islice(self._sorted, start, None):
-            if not name.startswith(prefix):
-                break
-            out.append(name[len(prefix):])
+        while index < len(self._sorted) and self._sorted[index].startswith(prefix):
+            out.append(self._sorted[index][len(prefix):])
+            index += 1
         return out
 
     def error(self, problem: str) -> LayoutError:

@@ -121,6 +121,18 @@ def find_stacks(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
     return candidates, near_misses
 
 
+def _first_missing(layers: List[int], count: int) -> List[int]:
+    """The first ``count`` indices absent from sorted ``layers``, in time
+    O(len(layers) + count), however large the largest index is."""
+    missing, expected = [], 0
+    for k in layers:
+        while expected < k and len(missing) < count:
+            missing.append(expected)
+            expected += 1
+        expected = k + 1
+    return missing
+
+
 def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) -> Candidate:
     problem = None
     if "reverse" in flags:
@@ -128,11 +140,12 @@ def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) 
     elif "projection" in flags:
         problem = PROJECTION
     elif layers != list(range(len(layers))):
-        present = set(layers)
-        missing = [k for k in range(max(layers) + 1) if k not in present]
-        shown = ", ".join(map(str, missing[:5])) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        missing_count = layers[-1] + 1 - len(layers)
+        shown = ", ".join(map(str, _first_missing(layers, 5)))
+        if missing_count > 5:
+            shown += f" and {missing_count - 5} more"
         problem = (f"layers missing: keys for layer(s) {shown} are absent while "
-                   f"layer {max(layers)} is present")
+                   f"layer {layers[-1]} is present")
     family = None
     w_hh0 = f"{prefix}weight_hh_l0"
     if "projection" in flags:
