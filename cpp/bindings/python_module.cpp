@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "lnfast/kernel_probe.hpp"
+#include "lnfast/fingerprint.hpp"
 #include "lnfast/model.hpp"
+#include "lnfast/state_blob.hpp"
 #include "lnfast/threads.hpp"
 
 namespace py = pybind11;
@@ -458,6 +460,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("hidden_size", &Model::hidden_size)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("weight_count", &Model::weight_count)
+      .def_property_readonly("fingerprint", [](const Model& mm) { return lnfast::fingerprint_hex(mm.fingerprint()); })
       .def_property_readonly("state_size", &Model::total_state_size)
       .def_property_readonly("isa", [](const Model& mm) {
         return std::string(lnfast::isa_name(mm.isa()));
@@ -466,7 +469,10 @@ void bind_model(py::module_& m) {
       .def("step_many", &step_many, py::arg("streams"), py::arg("X"),
            py::arg("out") = py::none());
 
-  py::class_<PyStream>(m, "Stream")
+  py::class_<PyStream>(m, "Stream",
+      "One session's recurrent state over a shared model. Pickling a stream carries its whole "
+      "model (self-contained, megabytes); to move a session between processes that hold the "
+      "same model, send stream.to_bytes() (a few bytes per state value) and model.stream(blob).")
       .def(py::init([](std::shared_ptr<Model> model, py::object owner) {
              return std::make_unique<PyStream>(std::move(model), std::move(owner));
            }),
@@ -488,6 +494,21 @@ void bind_model(py::module_& m) {
         BusyGuard guard(s);
         s.stream.set_state(a.data(), a.size());
       })
+      .def("to_bytes", [](PyStream& s) {
+        BusyGuard guard(s);
+        std::vector<unsigned char> b = lnfast::state_to_bytes(s.stream);
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+      }, "The state as bytes (format version, model fingerprint, float32 values, checksum).")
+      .def("restore", [](PyStream& s, py::handle blob) {
+        if (!PyBytes_Check(blob.ptr()) && !PyByteArray_Check(blob.ptr()) && !PyMemoryView_Check(blob.ptr()))
+          throw py::type_error("blob must be bytes from stream.to_bytes(), got " +
+                               std::string(py::str(py::type::of(blob).attr("__name__"))));
+        py::bytes b = py::reinterpret_steal<py::bytes>(PyBytes_FromObject(blob.ptr()));
+        if (!b) throw py::error_already_set();
+        const std::string_view v = b;
+        BusyGuard guard(s);
+        lnfast::restore_state(s.stream, reinterpret_cast<const unsigned char*>(v.data()), v.size());
+      }, py::arg("blob"), "Continue from a blob of stream.to_bytes(); ValueError, state untouched, if it is not one of this model's.")
       .def("copy", &copy_stream)
       .def("__copy__", &copy_stream)
       .def("__deepcopy__", [](const PyStream& s, py::handle) { return copy_stream(s); })
