@@ -45,11 +45,12 @@ def in_threads(fn, count):
     assert not errors, errors
 
 
-def test_many_threads_get_the_bits_of_sequential_steps(model):
+@pytest.mark.parametrize("workers", [1, 3])
+def test_many_threads_get_the_bits_of_sequential_steps(model, workers):
     T, n_threads = 40, 24
     work = [inputs(T, seed) for seed in range(n_threads)]
     got = [None] * n_threads
-    with lnfast.Batcher(model, max_batch=8) as batcher:
+    with lnfast.Batcher(model, max_batch=8, workers=workers) as batcher:
         def session(k):
             stream = model.stream()
             got[k] = np.stack([batcher.step(stream, x) for x in work[k]])
@@ -72,7 +73,7 @@ def test_steps_of_one_stream_keep_their_order(model):
                  for s, row in pair]
         return await asyncio.gather(*calls)
 
-    with lnfast.Batcher(model) as batcher:
+    with lnfast.Batcher(model, workers=2) as batcher:  # a stream in flight on one worker waits
         results = asyncio.run(main(batcher))
     assert np.array_equal(np.stack(results[0::2]), sequential(model, X))
     assert np.array_equal(np.stack(results[1::2]), sequential(model, Y))
@@ -184,6 +185,8 @@ def test_refuses_streams_and_arguments_it_cannot_serve(model):
         lnfast.Batcher(model, max_batch=2.0)
     with pytest.raises(ValueError, match="max_batch must be at least 1, got 0"):
         lnfast.Batcher(model, max_batch=0)
+    with pytest.raises(ValueError, match="workers must be at least 1, got 0"):
+        lnfast.Batcher(model, workers=0)
 
 
 def test_close_finishes_pending_steps_then_refuses_new_ones(model):
@@ -212,9 +215,10 @@ def test_close_finishes_pending_steps_then_refuses_new_ones(model):
     batcher.close()  # idempotent
 
 
-def test_close_while_steps_are_in_flight(model):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_close_while_steps_are_in_flight(model, workers):
     X = inputs(30, 6)
-    batcher = lnfast.Batcher(model)
+    batcher = lnfast.Batcher(model, workers=workers)
     outcomes = []
 
     def session(k):
@@ -271,9 +275,10 @@ def test_no_thread_outlives_its_batcher(model):
         batcher.step(model.stream(), inputs(1, 0)[0])
         assert threading.active_count() == before + 1
     assert threading.active_count() == before
-    dropped = lnfast.Batcher(model)
-    thread = dropped._thread
+    dropped = lnfast.Batcher(model, workers=2)
+    threads = list(dropped._threads)
     del dropped
     gc.collect()
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "a Batcher nobody holds kept its thread"
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "a Batcher nobody holds kept its thread"
