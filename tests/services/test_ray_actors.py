@@ -11,7 +11,6 @@ torch = pytest.importorskip("torch")
 import lnfast  # noqa: E402
 from lnfast.ray_actors import SessionPool  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 I, H = 10, 48
 
 
@@ -25,7 +24,8 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    python_dir = os.path.join(REPO, "python")
+    # The lnfast under test, wherever it was imported from (installed or in place).
+    python_dir = os.path.dirname(os.path.dirname(lnfast.__file__))
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
              runtime_env={"env_vars": {"PYTHONPATH": python_dir}})
     yield

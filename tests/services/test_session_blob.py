@@ -11,7 +11,6 @@ import pytest
 import lnfast
 from variants import make_stack
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEADER_BYTES = 28  # magic, version, fingerprint, count, checksum
 GOLDEN_FINGERPRINT = "2aabec943fca3c10"  # of formula_lstm(), fp32
 
@@ -189,7 +188,8 @@ def test_a_second_process_continues_from_the_blob(tmp_path, weights):
     stream.run(X[:25])
     (tmp_path / "blob").write_bytes(stream.to_bytes())
     np.save(tmp_path / "x.npy", X[25:])
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    # The lnfast under test, wherever it was imported from (installed or in place).
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(lnfast.__file__)))
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(checkpoint), str(tmp_path / "blob"),
          str(tmp_path / "x.npy"), str(tmp_path / "out.npy"), weights],
