@@ -2,7 +2,9 @@
 each caller getting exactly what stream.step gives."""
 import asyncio
 import gc
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -282,3 +284,20 @@ def test_no_thread_outlives_its_batcher(model):
     for thread in threads:
         thread.join(timeout=10)
         assert not thread.is_alive(), "a Batcher nobody holds kept its thread"
+
+
+def thread_cpu_ticks(thread) -> int:
+    with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_an_idle_batcher_sleeps(model):
+    with lnfast.Batcher(model) as batcher:
+        batcher.step(model.stream(), inputs(1, 0)[0])
+        worker = batcher._threads[0]
+        before = thread_cpu_ticks(worker)
+        time.sleep(0.5)
+        # A spinning thread would use ~50 ticks of 10 ms here; a sleeping one none.
+        assert thread_cpu_ticks(worker) - before <= 1
