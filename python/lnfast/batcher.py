@@ -3,7 +3,6 @@ into ``model.step_many`` without batching code in the service."""
 from __future__ import annotations
 
 import _thread
-import asyncio
 import collections
 import threading
 import weakref
@@ -238,6 +237,8 @@ class Batcher:
         Cancelling it before its batch starts withdraws the step (the stream
         does not advance); once running, the step completes.
         """
+        import asyncio  # here: importing lnfast should not cost asyncio's import
+
         request = self._request(stream, x, out, asyncio.get_running_loop())
         self._queue.put(request)
         try:

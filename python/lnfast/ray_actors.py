@@ -219,6 +219,10 @@ class SessionPool:
     def _replace(self, index) -> None:
         """A new actor in a dead one's place, its sessions resumed from their
         last blobs plus the inputs stepped since."""
+        try:  # an actor only unreachable for now must not come back beside its replacement
+            ray.kill(self.actors[index], no_restart=True)
+        except Exception:  # already gone: nothing to stop
+            pass
         self.actors[index] = self._make()
         refs = []
         for sid, home in self._home.items():
