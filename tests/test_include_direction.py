@@ -16,6 +16,8 @@ PUBLIC_HEADER_FLOORS = {
     "lnfast/spec.hpp": "kernels",  # plain data, no code: usable from every floor
     "lnfast/threads.hpp": "parallel",
     "lnfast/model.hpp": "model",
+    "lnfast/fingerprint.hpp": "model",
+    "lnfast/state_blob.hpp": "model",
 }
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 PYTHON_INCLUDE = re.compile(r'^\s*#\s*include\s+[<"](pybind11/|Python\.h)', re.MULTILINE)

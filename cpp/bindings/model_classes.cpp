@@ -3,9 +3,13 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "arrays.hpp"
+#include "lnfast/fingerprint.hpp"
 #include "lnfast/model.hpp"
+#include "lnfast/state_blob.hpp"
 #include "module.hpp"
 #include "run.hpp"
 #include "step.hpp"
@@ -47,6 +51,9 @@ void bind_model(py::module_& m) {
       .def_property_readonly("hidden_size", &Model::hidden_size)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("weight_count", &Model::weight_count)
+      .def_property_readonly("fingerprint", [](const Model& mm) {
+        return lnfast::fingerprint_hex(mm.fingerprint());
+      })
       .def_property_readonly("state_size", &Model::total_state_size)
       .def("state_offset", &Model::state_offset, py::arg("layer"),
            "Where layer k's state starts in flat_state().")
@@ -80,6 +87,25 @@ void bind_stream(py::module_& m) {
         BusyGuard guard(s);
         s.stream.set_state(a.data(), a.size());  // checks finiteness first
       })
+      .def("to_bytes", [](PyStream& s) {
+        BusyGuard guard(s);
+        std::vector<unsigned char> b = lnfast::state_to_bytes(s.stream);
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+      }, "The state as bytes (format version, model fingerprint, float32 values, checksum).")
+      .def("restore", [](PyStream& s, py::handle blob) {
+        if (!PyBytes_Check(blob.ptr()) && !PyByteArray_Check(blob.ptr()) &&
+            !PyMemoryView_Check(blob.ptr()))
+          throw py::type_error("blob must be bytes from stream.to_bytes(), got " +
+                               std::string(py::str(py::type::of(blob).attr("__name__"))));
+        py::bytes b = py::reinterpret_steal<py::bytes>(PyBytes_FromObject(blob.ptr()));
+        if (!b) throw py::error_already_set();
+        const std::string_view v = b;
+        BusyGuard guard(s);
+        lnfast::restore_state(s.stream, reinterpret_cast<const unsigned char*>(v.data()),
+                              v.size());
+      }, py::arg("blob"),
+      "Continue from a blob of stream.to_bytes(); ValueError, state untouched, if it is "
+      "not one of this model's.")
       .def("__repr__", [](const PyStream& s) {
         const Model& mm = *s.stream.model();
         return "<lnfast.Stream: " + std::to_string(mm.num_layers()) + " layer(s), " +

@@ -10,10 +10,11 @@ from .cells import GRU, LSTM, RNN, LayerNorm
 from .errors import CheckpointError, LayoutError
 from .loading import Mapping, NormKeys, from_torch, inspect, load
 from .model import Model, Stream
+from .batcher import Batcher
 
 __version__ = "0.1.0"
 
-__all__ = ["GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
+__all__ = ["Batcher", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
            "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "inspect", "load"]
 
 

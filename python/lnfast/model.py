@@ -18,6 +18,12 @@ class Stream(_core.Stream):
     the compiled class's own (a step is one C++ call with no Python frame
     in between); the per-layer view of the state, copying and pickling are
     written here, over the flat state.
+
+    Pickling a stream carries its whole model (self-contained: the weights,
+    megabytes) and unpickles into a new, unshared model. To move a
+    session between processes that hold the same model, send
+    ``stream.to_bytes()`` (a few bytes per state value) and resume it with
+    ``model.stream(blob)``.
     """
 
     __slots__ = ()
@@ -148,9 +154,36 @@ class Model:
         """The instruction set this model's kernels run on."""
         return self._core.isa
 
-    def stream(self) -> Stream:
-        """A new stream whose state starts at zeros."""
-        return Stream(self._core, self)
+    @property
+    def fingerprint(self) -> str:
+        """The identity of the weights, the structure and the weight format.
+
+        16 hex digits, the same in every process and on every instruction
+        set that builds this model from the same checkpoint; an fp32 and a
+        bf16 model of one checkpoint differ. Blobs of ``stream.to_bytes()``
+        carry it, so a session resumes only on the model it came from.
+        """
+        return self._core.fingerprint
+
+    def stream(self, state=None) -> Stream:
+        """A new stream: at zeros, or continuing a session bit-identically.
+
+        state: None (zeros), bytes from ``stream.to_bytes()`` (in any process
+        that loaded the same model: the blob is refused with ValueError if
+        it comes from another model, is truncated or corrupted, or has a
+        newer format version), or a list from ``stream.state``.
+        """
+        stream = Stream(self._core, self)
+        if state is None:
+            return stream
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            stream.restore(state)
+        elif isinstance(state, (list, tuple)):
+            stream.state = state
+        else:
+            raise TypeError("state must be None, bytes from stream.to_bytes() or a list "
+                            f"from stream.state, got {type(state).__name__}")
+        return stream
 
     def step_many(self, streams, X, out=None):
         """Advance B streams of this model one step together.

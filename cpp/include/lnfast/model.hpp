@@ -3,6 +3,7 @@
 // any number of Streams on any threads may share it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,8 @@ class Model {
   int state_offset(int k) const;
   int total_state_size() const { return total_state_; }
   long long weight_count() const { return weight_count_; }
+  // The same on every ISA and in every process: see lnfast/fingerprint.hpp.
+  std::uint64_t fingerprint() const { return fingerprint_; }
   // One pass over every packed weight with full-width loads: the floor a
   // step's GEMV cannot beat. Returns their sum so the reads stay.
   float read_weights_once() const;
@@ -47,6 +50,7 @@ class Model {
   std::vector<int> state_offsets_;
   int total_state_ = 0;
   long long weight_count_ = 0;
+  std::uint64_t fingerprint_ = 0;
   size_t scratch_floats_ = 0;
   size_t widest_hidden_ = 0;
   Isa isa_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cells/packed_layer.hpp"
+#include "lnfast/fingerprint.hpp"
 #include "model/validate_spec.hpp"
 
 namespace lnfast {
@@ -25,6 +26,7 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights)
           std::to_string(k - 1) + " below it outputs " +
           std::to_string(specs_[k - 1].hidden_size));
   }
+  fingerprint_ = model_fingerprint(specs_, weights_);
   int offset = 0;
   for (const LayerSpec& spec : specs_) {
     packed_.push_back(

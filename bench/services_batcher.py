@@ -1,0 +1,146 @@
+"""32 threads, each stepping its own stream of one LN-LSTM (H = 512): through
+an lnfast.Batcher (their steps run together as step_many) against the same
+threads calling stream.step directly. Throughput and per-step latency
+(p50/p99), medians over interleaved rounds, load average printed.
+
+    python bench/services_batcher.py [--quick] [--threads 32] [--hidden 512]
+
+``measure()`` returns the numbers as a dict for a harness.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from typing import Dict
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import lnfast  # noqa: E402
+
+GOAL_RATIO = 1.8
+
+
+def ln_lstm(hidden: int, seed: int = 0) -> lnfast.Model:
+    """The README table's LN-LSTM: separate norms on Wx and Uh, LN(c) in the state."""
+    rng = np.random.default_rng(seed)
+    scale = 1.0 / np.sqrt(hidden)
+
+    def norm(size):
+        return lnfast.LayerNorm(1 + 0.1 * rng.standard_normal(size).astype(np.float32),
+                                0.1 * rng.standard_normal(size).astype(np.float32))
+    cell = lnfast.LSTM((scale * rng.standard_normal((4 * hidden, hidden))).astype(np.float32),
+                       (scale * rng.standard_normal((4 * hidden, hidden))).astype(np.float32),
+                       norm="separate", ln_x=norm(4 * hidden), ln_h=norm(4 * hidden),
+                       cell_norm="state", ln_c=norm(hidden))
+    return lnfast.Model(cell)
+
+
+def one_round(model, inputs, step_of_thread) -> Dict[str, object]:
+    """Every thread steps its own stream through all its inputs; returns the
+    wall time from a common start and every step's latency in ns."""
+    n_threads = len(inputs)
+    start = threading.Barrier(n_threads + 1)
+    latencies = [None] * n_threads
+
+    def session(k):
+        stream, step = model.stream(), step_of_thread
+        out = np.empty(model.hidden_size, np.float32)
+        mine = np.empty(len(inputs[k]), np.int64)
+        start.wait()
+        for t, x in enumerate(inputs[k]):
+            t0 = time.perf_counter_ns()
+            step(stream, x, out)
+            mine[t] = time.perf_counter_ns() - t0
+        latencies[k] = mine
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    all_ns = np.concatenate(latencies)
+    return {"steps_per_s": all_ns.size / wall, "p50_us": np.percentile(all_ns, 50) / 1e3,
+            "p99_us": np.percentile(all_ns, 99) / 1e3}
+
+
+def check_bit_identical(model, batcher, inputs) -> None:
+    direct, batched = model.stream(), model.stream()
+    for x in inputs[:20]:
+        if not np.array_equal(direct.step(x), batcher.step(batched, x)):
+            raise SystemExit("the batcher's result differs from stream.step: not measuring")
+
+
+def load_average():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def measure(threads: int = 32, hidden: int = 512, steps: int = 40, rounds: int = 7,
+            max_batch: int = 64) -> Dict[str, object]:
+    model = ln_lstm(hidden)
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal((steps, hidden)).astype(np.float32) for _ in range(threads)]
+    load_before = load_average()
+    with lnfast.Batcher(model, max_batch=max_batch) as one, \
+            lnfast.Batcher(model, max_batch=max_batch, workers=2) as two:
+        check_bit_identical(model, one, inputs[0])
+        check_bit_identical(model, two, inputs[0])
+        modes = {"direct": lambda s, x, out: s.step(x, out),
+                 "batcher": lambda s, x, out: one.step(s, x, out),
+                 "batcher, 2 workers": lambda s, x, out: two.step(s, x, out)}
+        for step in modes.values():  # warm up all (threads, caches, allocator)
+            one_round(model, [X[:5] for X in inputs], step)
+        samples = {name: [] for name in modes}
+        for _ in range(rounds):  # interleaved: all see the same machine load
+            for name, step in modes.items():
+                samples[name].append(one_round(model, inputs, step))
+        batches = {"batcher": one.stats, "batcher, 2 workers": two.stats}
+    result = {"modes": {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+                        for name, rs in samples.items()}}
+    direct = result["modes"]["direct"]["steps_per_s"]
+    for name, stats in batches.items():
+        result["modes"][name]["ratio"] = result["modes"][name]["steps_per_s"] / direct
+        result["modes"][name]["mean_batch"] = stats["steps"] / max(1, stats["batches"])
+    result["ratio"] = result["modes"]["batcher"]["ratio"]  # the default Batcher: the goal's
+    result["goal_ratio"] = GOAL_RATIO
+    result["config"] = {"threads": threads, "hidden": hidden, "steps_per_thread": steps,
+                        "rounds": rounds, "max_batch": max_batch, "isa": model.isa}
+    result["load_average"] = {"before": load_before, "after": load_average()}
+    return result
+
+
+def report(r) -> str:
+    c = r["config"]
+    lines = [f"Batcher vs direct stream.step: {c['threads']} threads, LN-LSTM H = {c['hidden']}, "
+             f"{c['steps_per_thread']} steps per thread, medians over {c['rounds']} interleaved "
+             f"rounds, kernels {c['isa']}"]
+    for name, m in r["modes"].items():
+        extra = (f"   {m['ratio']:.2f}x direct, mean batch {m['mean_batch']:.1f}"
+                 if "ratio" in m else "")
+        lines.append(f"  {name:18s} {m['steps_per_s']:7.0f} steps/s   p50 {m['p50_us']:7.0f} us"
+                     f"   p99 {m['p99_us']:7.0f} us{extra}")
+    verdict = "PASS" if r["ratio"] >= r["goal_ratio"] else "MISS"
+    lines.append(f"  goal: the default Batcher >= {r['goal_ratio']}x direct: {verdict}")
+    load = r["load_average"]
+    if load["before"] is not None:
+        lines.append(f"  load average before {load['before']:.2f}, after {load['after']:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 20 steps")
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--hidden", type=int, default=512)
+    args = parser.parse_args(argv)
+    steps, rounds = (20, 3) if args.quick else (40, 7)
+    print(report(measure(threads=args.threads, hidden=args.hidden, steps=steps, rounds=rounds)))
+
+
+if __name__ == "__main__":
+    main()
