@@ -11,9 +11,9 @@
 // chosen in isa_detect.cpp only when CPUID says AVX512_BF16.
 #include <immintrin.h>
 
-#include <cstring>
 #include <vector>
 
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {
@@ -21,26 +21,6 @@ namespace {
 
 constexpr int W = 16;
 constexpr int kBlockPanels = 8;
-
-unsigned int bf16_bits(float v) {
-  unsigned int bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even
-  return bits >> 16;
-}
-
-// x rows as bf16 pairs, the odd last column paired with 0.
-void pair_inputs(const float* x, int ldx, int batch, int cols, int pairs,
-                 std::vector<unsigned int>& out) {
-  out.resize(static_cast<size_t>(batch) * pairs);
-  for (int t = 0; t < batch; ++t)
-    for (int kp = 0; kp < pairs; ++kp) {
-      const float* xt = x + static_cast<long>(t) * ldx;
-      const unsigned int lo = bf16_bits(xt[2 * kp]);
-      const unsigned int hi = 2 * kp + 1 < cols ? bf16_bits(xt[2 * kp + 1]) : 0u;
-      out[static_cast<size_t>(t) * pairs + kp] = lo | (hi << 16);
-    }
-}
 
 template <int NP, int NT>
 void dot_block(const unsigned short* w, long pair_stride, int pairs,
@@ -104,7 +84,7 @@ void gemm_bf16_dot(const unsigned short* packed, int rows, int cols,
                    bool accumulate) {
   const int pairs = (cols + 1) / 2;
   thread_local std::vector<unsigned int> xp;
-  pair_inputs(x, ldx, batch, cols, pairs, xp);
+  bf16_input_pairs(x, ldx, batch, cols, pairs, xp);
   const int panels = rows / W;
   for (int p = 0; p < panels; p += kBlockPanels) {
     const unsigned short* w = packed + static_cast<long>(p) * W * 2 * pairs;
