@@ -23,7 +23,7 @@ void bf16_input_pairs(const float* x, int ldx, int batch, int cols, int pairs,
 // [-128, 127]). For input t, words[t * 2 * quads + 2 * kq] holds the hi
 // digits of columns 4kq..4kq+3 and the next word their lo digits (missing
 // columns 0); scales[t] = s. The rounding error is at most s / 2 =
-// max|x| / 65024 per element, 128x below what int8 weights already cost
+// max|x| / 65024 per element, 256x below what int8 weights already cost
 // (max|w| / 254). A row that is not finite gets scale NaN, so its outputs
 // are NaN, as the float path would give.
 void int8_input_digits(const float* x, int ldx, int batch, int cols, int quads,

@@ -2,7 +2,7 @@
 // it. Each instruction multiplies 4 rows' pairs of bf16 weights by one pair
 // of inputs and adds both products into 4 float sums, so the weights are
 // never widened. As with AVX512_BF16's vdpbf16ps, the inputs are rounded
-// to bf16 too (relative 2^-9), the same promise and the same tolerances.
+// to bf16 too (relative 2^-8), the same promise and the same tolerances.
 //
 // Weights are packed in pairs along k (see pack_matrix; bf16_pairs_along_k).
 // Compiled with +bf16 (this file only); installed in isa_detect.cpp only

@@ -3,7 +3,7 @@
 // activations with int8 weights (the error is the weights' rounding alone).
 // So each activation becomes a 16-bit integer split into two int8 digits
 // (see int8_input_digits): two SDOTs per 16 weights, exact integer sums,
-// and an activation rounding 128x below the weights' own. That keeps the
+// and an activation rounding 256x below the weights' own. That keeps the
 // x86 path's tolerances; only the bytes and the instruction count change.
 //
 // Weights are packed in quads along k (see pack_matrix; i8_quads_along_k).
