@@ -17,6 +17,7 @@
 #include "check.hpp"
 #include "kernel_paths.hpp"
 #include "lnfast/model.hpp"
+#include "lnfast/threads.hpp"
 #include "reference_cells.hpp"
 #include "test_random.hpp"
 
@@ -79,6 +80,28 @@ std::vector<float> run_model(const CellPath& p, const std::vector<lnfast::LayerS
   return out;
 }
 
+// A layer whose matrices are large enough (1024 x 256 = 256K weights, the
+// threshold) for their GEMM rows to be split between two threads gives
+// the bits of one thread on every path: the split must find each part's
+// weights in every packed layout.
+void test_split_rows(const std::vector<CellPath>& paths) {
+  std::mt19937 rng(5);
+  const int size = 256, steps = 10;
+  const std::vector<lnfast::LayerSpec> layers = {make_layer("lstm_separate_state", size, size, rng)};
+  const std::vector<float> X = normal_vector(rng, static_cast<size_t>(steps) * size);
+  for (const CellPath& p : paths) {
+    ScopedEnv dot(dot_variable(p.format), p.dot ? nullptr : "0");
+    auto model = std::make_shared<const lnfast::Model>(layers, p.isa, p.format);
+    std::vector<float> one(static_cast<size_t>(steps) * size), two(one.size());
+    lnfast::set_num_threads(1);
+    lnfast::Stream(model).run(X.data(), steps, one.data());
+    lnfast::set_num_threads(2);
+    lnfast::Stream(model).run(X.data(), steps, two.data());
+    lnfast::set_num_threads(1);
+    check(one == two, p.name + ": two threads give one thread's bits");
+  }
+}
+
 }  // namespace
 
 void test_cells() {
@@ -111,6 +134,7 @@ void test_cells() {
     std::printf("cells %-26s %zu variants x %d steps: max |h - float64| %.2e to %.2e (bound %.0e)\n",
                 paths[i].name.c_str(), std::size(kVariants), kSteps, least[i], worst[i],
                 paths[i].bound);
+  test_split_rows(paths);
 }
 
 }  // namespace lnfast_test
