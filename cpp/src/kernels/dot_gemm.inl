@@ -12,14 +12,15 @@
 //   load_w(const T*) -> WReg, load_x(const XWord*) -> XReg (broadcast),
 //   dot(Acc&, WReg, XReg), start(const float* y, bool accumulate) -> Acc,
 //   finish(const Acc&, const float* row_scales, float input_scale,
-//          float* y, bool accumulate).
+//          float* y, bool accumulate); input_scale is DotInputs::scales[t]
+//          (1 when null).
 
 constexpr int kDotBlockPanels = 8;
 
 struct DotInputs {
   const typename D::XWord* words;
   int words_per_input;
-  const float* scales;  // per input, or null
+  const float* scales;  // per input (int8: each input's peak), or null
 };
 
 template <int NP, int NT>

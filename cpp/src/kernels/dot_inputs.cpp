@@ -28,8 +28,6 @@ void bf16_input_pairs(const float* x, int ldx, int batch, int cols, int pairs,
 }
 
 namespace {
-// hi = round(q / 256) stays within an int8 for |q| <= 127 * 256.
-constexpr float kLargestQ = 32512.0f;
 
 unsigned int pack_bytes(const int* b) {
   return (static_cast<unsigned int>(b[0]) & 0xFFu) |
@@ -40,24 +38,26 @@ unsigned int pack_bytes(const int* b) {
 }  // namespace
 
 void int8_input_digits(const float* x, int ldx, int batch, int cols, int quads,
-                       std::vector<int>& words, std::vector<float>& scales) {
+                       std::vector<int>& words, std::vector<float>& peaks) {
   words.resize(static_cast<size_t>(batch) * 2 * quads);
-  scales.resize(batch);
+  peaks.resize(batch);
   for (int t = 0; t < batch; ++t) {
     const float* xt = x + static_cast<long>(t) * ldx;
     float peak = 0.0f;
     for (int k = 0; k < cols; ++k) peak = std::fmax(peak, std::fabs(xt[k]));
     bool finite = std::isfinite(peak);
     for (int k = 0; k < cols && finite; ++k) finite = !std::isnan(xt[k]);
-    const float inverse = finite && peak > 0.0f ? kLargestQ / peak : 0.0f;
-    scales[t] = finite ? peak / kLargestQ : std::numeric_limits<float>::quiet_NaN();
+    // In double: for a peak below ~1e-34 the factor overflows a float.
+    const double inverse =
+        finite && peak > 0.0f ? kDigitsFullScale / static_cast<double>(peak) : 0.0;
+    peaks[t] = finite ? peak : std::numeric_limits<float>::quiet_NaN();
     int* out = words.data() + static_cast<size_t>(t) * 2 * quads;
     for (int kq = 0; kq < quads; ++kq) {
       int hi[4] = {0, 0, 0, 0}, lo[4] = {0, 0, 0, 0};
       for (int j = 0; j < 4; ++j) {
         const int k = 4 * kq + j;
         if (k >= cols) break;
-        const int q = static_cast<int>(std::nearbyint(xt[k] * inverse));
+        const int q = static_cast<int>(std::nearbyint(static_cast<double>(xt[k]) * inverse));
         hi[j] = (q + 128) >> 8;  // arithmetic shift: floor((q + 128) / 256)
         lo[j] = q - 256 * hi[j];
       }

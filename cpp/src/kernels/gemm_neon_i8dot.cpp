@@ -47,11 +47,12 @@ struct D {
     a.lo = vdotq_s32(a.lo, w, x.lo);
   }
   static Acc start(const float*, bool) { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
-  // y (+)= row_scale * (input_scale * (256 hi + lo)).
-  static void finish(const Acc& a, const float* row_scales, float input_scale,
+  // y (+)= row_scale * (256 hi + lo) / kDigitsFullScale * input_peak, in
+  // an order whose intermediates are the size of the float path's.
+  static void finish(const Acc& a, const float* row_scales, float input_peak,
                      float* y, bool accumulate) {
     const float32x4_t q = vfmaq_n_f32(vcvtq_f32_s32(a.lo), vcvtq_f32_s32(a.hi), 256.0f);
-    const float32x4_t sum = vmulq_n_f32(q, input_scale);
+    const float32x4_t sum = vmulq_n_f32(vmulq_n_f32(q, 1.0f / kDigitsFullScale), input_peak);
     const float32x4_t scale = vld1q_f32(row_scales);
     vst1q_f32(y, accumulate ? vfmaq_f32(vld1q_f32(y), scale, sum) : vmulq_f32(scale, sum));
   }
@@ -70,9 +71,9 @@ void gemm_i8_sdot(const signed char* packed, const float* row_scales, int rows,
                   int ldy, bool accumulate) {
   const int quads = (cols + 3) / 4;
   thread_local std::vector<int> words;
-  thread_local std::vector<float> scales;
-  int8_input_digits(x, ldx, batch, cols, quads, words, scales);
-  const DotInputs inputs{words.data(), 2 * quads, scales.data()};
+  thread_local std::vector<float> peaks;
+  int8_input_digits(x, ldx, batch, cols, quads, words, peaks);
+  const DotInputs inputs{words.data(), 2 * quads, peaks.data()};
   for (int q0 = 0; q0 < quads; q0 += kExactQuads)
     dot_gemm(packed, rows, quads, q0, quads - q0 < kExactQuads ? quads - q0 : kExactQuads,
              inputs, batch, row_scales, y, ldy, accumulate || q0 > 0);
