@@ -44,22 +44,12 @@ struct D {
 
 #include "kernels/dot_gemm.inl"
 
-void gemm_bf16_dot(const unsigned short* packed, int rows, int cols,
-                   const float* x, int ldx, int batch, float* y, int ldy,
-                   bool accumulate) {
-  const int pairs = (cols + 1) / 2;
-  thread_local std::vector<unsigned int> words;
-  bf16_input_pairs(x, ldx, batch, cols, pairs, words);
-  dot_gemm(packed, rows, pairs, 0, pairs, DotInputs{words.data(), pairs, nullptr},
-           batch, nullptr, y, ldy, accumulate);
-}
-
 }  // namespace
 
 const KernelTable& avx512_bf16dot_kernels() {
   static const KernelTable table = [] {
     KernelTable t = avx512_kernels();
-    t.gemm_bf16 = gemm_bf16_dot;
+    t.gemm_bf16 = bf16_pairs_dot_gemm<>;
     t.bf16_pairs_along_k = true;
     return t;
   }();

@@ -43,11 +43,7 @@ struct D {
 void gemm_bf16_bfdot(const unsigned short* packed, int rows, int cols,
                      const float* x, int ldx, int batch, float* y, int ldy,
                      bool accumulate) {
-  const int pairs = (cols + 1) / 2;
-  thread_local std::vector<unsigned int> words;
-  bf16_input_pairs(x, ldx, batch, cols, pairs, words);
-  dot_gemm(packed, rows, pairs, 0, pairs, DotInputs{words.data(), pairs, nullptr},
-           batch, nullptr, y, ldy, accumulate);
+  bf16_pairs_dot_gemm(packed, rows, cols, x, ldx, batch, y, ldy, accumulate);
 }
 
 }  // namespace lnfast
