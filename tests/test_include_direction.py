@@ -36,7 +36,7 @@ def floor_of_include(name: str, includer_floor: str) -> str:
 
 def floor_of_file(path: Path) -> str:
     rel = path.relative_to(CPP)
-    if rel.parts[0] == "bindings":
+    if rel.parts[0] in ("bindings", "tests"):  # the C++ tests sit on top, like the bindings
         return "bindings"
     if rel.parts[0] == "include":
         return floor_of_include("/".join(rel.parts[1:]), "")

@@ -74,7 +74,8 @@ def _add_load_options(parser):
     parser.add_argument("--prefix", help=PREFIX_HELP)
     parser.add_argument("--layout", help=LAYOUT_HELP)
     parser.add_argument("--weights", choices=_core.WEIGHT_FORMATS, help="weight storage (default fp32)")
-    parser.add_argument("--isa", choices=("scalar", "avx2", "avx512"), help="force an instruction set")
+    # No fixed choices: the model checks the name against what this CPU has.
+    parser.add_argument("--isa", help="force an instruction set (one of lnfast.supported_isas())")
     parser.add_argument("--zoneout", type=float, help="inference zoneout probability (haste)")
     parser.add_argument("--forget-bias", type=float, dest="forget_bias", help="constant added to f (LSTM)")
     parser.add_argument("--eps", type=float, help="eps of every layer norm")

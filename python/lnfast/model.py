@@ -98,7 +98,7 @@ class Model:
     GIL is released while C++ works) and give the same numbers as one.
 
     isa: None for the best instruction set this CPU has (or the one the
-    LNFAST_ISA environment variable names), or "scalar", "avx2", "avx512".
+    LNFAST_ISA environment variable names), or "scalar", "avx2", "avx512", "neon".
 
     weights: how the weight matrices are stored: "fp32" (default), "bf16"
     (half the bytes, ~3 significant digits per weight) or "int8" (a quarter,

@@ -2,7 +2,7 @@
 // that have them. Each instruction multiplies 16 pairs of bf16 weights by a
 // pair of inputs and adds both products into 16 float sums, so the weights
 // are never widened: a step runs at the speed of reading their bytes. The
-// price is that the inputs are rounded to bf16 too (relative 2^-9).
+// price is that the inputs are rounded to bf16 too (relative 2^-8).
 //
 // Weights are packed in pairs along k (see pack_matrix): in a block of n
 // panels, the 32-bit word for panel j, lane l and column pair kp holds
@@ -13,114 +13,43 @@
 
 #include <vector>
 
-#include "kernels/bf16_round.hpp"
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {
 namespace {
 
-constexpr int W = 16;
-constexpr int kBlockPanels = 8;
-
-// x rows as bf16 pairs, the odd last column paired with 0.
-void pair_inputs(const float* x, int ldx, int batch, int cols, int pairs,
-                 std::vector<unsigned int>& out) {
-  out.resize(static_cast<size_t>(batch) * pairs);
-  for (int t = 0; t < batch; ++t)
-    for (int kp = 0; kp < pairs; ++kp) {
-      const float* xt = x + static_cast<long>(t) * ldx;
-      const unsigned int lo = round_to_bf16(xt[2 * kp]);
-      const unsigned int hi = 2 * kp + 1 < cols ? round_to_bf16(xt[2 * kp + 1]) : 0u;
-      out[static_cast<size_t>(t) * pairs + kp] = lo | (hi << 16);
-    }
-}
-
-template <int NP, int NT>
-void dot_block(const unsigned short* w, long pair_stride, int pairs,
-               const unsigned int* xp, int ldxp, float* y, int ldy,
-               bool accumulate) {
-  __m512 acc[NP][NT];
-  for (int j = 0; j < NP; ++j)
-    for (int t = 0; t < NT; ++t)
-      acc[j][t] = accumulate ? _mm512_loadu_ps(y + static_cast<long>(t) * ldy + j * W)
-                             : _mm512_setzero_ps();
-  for (int kp = 0; kp < pairs; ++kp) {
-    const unsigned short* wk = w + kp * pair_stride;
-    __m512bh wj[NP];
-    for (int j = 0; j < NP; ++j)
-      wj[j] = (__m512bh)_mm512_loadu_si512(wk + j * 2 * W);
-    for (int t = 0; t < NT; ++t) {
-      const __m512bh xt = (__m512bh)_mm512_set1_epi32(
-          static_cast<int>(xp[static_cast<long>(t) * ldxp + kp]));
-      for (int j = 0; j < NP; ++j) acc[j][t] = _mm512_dpbf16_ps(acc[j][t], wj[j], xt);
-    }
+struct D {
+  static constexpr int W = 16;
+  static constexpr int kGroup = 2;
+  static constexpr int kXWords = 1;
+  static constexpr int kBatchTile = 4;
+  using T = unsigned short;
+  using XWord = unsigned int;
+  using WReg = __m512bh;
+  using XReg = __m512bh;
+  using Acc = __m512;
+  static WReg load_w(const T* p) { return (__m512bh)_mm512_loadu_si512(p); }
+  static XReg load_x(const XWord* p) {
+    return (__m512bh)_mm512_set1_epi32(static_cast<int>(*p));
   }
-  for (int j = 0; j < NP; ++j)
-    for (int t = 0; t < NT; ++t)
-      _mm512_storeu_ps(y + static_cast<long>(t) * ldy + j * W, acc[j][t]);
-}
-
-// `count` (1-4) panels against NT inputs.
-template <int NT>
-void dot_panels(int count, const unsigned short* w, long stride, int pairs,
-                const unsigned int* xp, float* y, int ldy, bool accumulate) {
-  switch (count) {
-    case 1: return dot_block<1, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
-    case 2: return dot_block<2, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
-    case 3: return dot_block<3, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
-    default: return dot_block<4, NT>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
+  static void dot(Acc& a, WReg w, XReg x) { a = _mm512_dpbf16_ps(a, w, x); }
+  static Acc start(const float* y, bool accumulate) {
+    return accumulate ? _mm512_loadu_ps(y) : _mm512_setzero_ps();
   }
-}
-
-// One block of N panels: every panel at once for a single input, at most
-// four at a time (with four inputs each) for several.
-template <int N>
-void dot_block_of(const unsigned short* w, int pairs, const unsigned int* xp,
-                  int batch, float* y, int ldy, bool accumulate) {
-  constexpr long stride = static_cast<long>(N) * 2 * W;
-  if (batch == 1) return dot_block<N, 1>(w, stride, pairs, xp, pairs, y, ldy, accumulate);
-  for (int j0 = 0; j0 < N; j0 += 4) {
-    const int count = N - j0 < 4 ? N - j0 : 4;
-    const unsigned short* wj = w + j0 * 2 * W;
-    int t = 0;
-    for (; t + 4 <= batch; t += 4)
-      dot_panels<4>(count, wj, stride, pairs, xp + static_cast<long>(t) * pairs,
-                    y + j0 * W + static_cast<long>(t) * ldy, ldy, accumulate);
-    for (; t < batch; ++t)
-      dot_panels<1>(count, wj, stride, pairs, xp + static_cast<long>(t) * pairs,
-                    y + j0 * W + static_cast<long>(t) * ldy, ldy, accumulate);
+  static void finish(const Acc& a, const float*, float, float* y, bool) {
+    _mm512_storeu_ps(y, a);
   }
-}
+};
 
-void gemm_bf16_dot(const unsigned short* packed, int rows, int cols,
-                   const float* x, int ldx, int batch, float* y, int ldy,
-                   bool accumulate) {
-  const int pairs = (cols + 1) / 2;
-  thread_local std::vector<unsigned int> xp;
-  pair_inputs(x, ldx, batch, cols, pairs, xp);
-  const int panels = rows / W;
-  for (int p = 0; p < panels; p += kBlockPanels) {
-    const unsigned short* w = packed + static_cast<long>(p) * W * 2 * pairs;
-    float* yb = y + p * W;
-    switch (panels - p < kBlockPanels ? panels - p : kBlockPanels) {
-      case 1: dot_block_of<1>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 2: dot_block_of<2>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 3: dot_block_of<3>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 4: dot_block_of<4>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 5: dot_block_of<5>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 6: dot_block_of<6>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      case 7: dot_block_of<7>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-      default: dot_block_of<8>(w, pairs, xp.data(), batch, yb, ldy, accumulate); break;
-    }
-  }
-}
+#include "kernels/dot_gemm.inl"
 
 }  // namespace
 
 const KernelTable& avx512_bf16dot_kernels() {
   static const KernelTable table = [] {
     KernelTable t = avx512_kernels();
-    t.gemm_bf16 = gemm_bf16_dot;
+    t.gemm_bf16 = bf16_pairs_dot_gemm<>;
     t.bf16_pairs_along_k = true;
     return t;
   }();

@@ -1,6 +1,8 @@
-// The run-time choice of instruction set. A CPUID feature bit is not enough:
-// the OS must also save the wider registers on a context switch, which
-// XGETBV reports (an OS without it would corrupt them silently).
+// The run-time choice of instruction set. On x86 a CPUID feature bit is not
+// enough: the OS must also save the wider registers on a context switch,
+// which XGETBV reports (an OS without it would corrupt them silently). On
+// AArch64 the OS's own capability bits (getauxval on Linux, sysctl on
+// macOS) say what user code may run, and the kernel saves what it reports.
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -9,6 +11,11 @@
 
 #if LNFAST_X86_KERNELS
 #include <cpuid.h>
+#endif
+#if LNFAST_ARM_KERNELS && defined(__APPLE__)
+#include <sys/sysctl.h>
+#elif LNFAST_ARM_KERNELS && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 
 namespace lnfast {
@@ -48,29 +55,93 @@ CpuFeatures detect() {
   return f;
 }
 
+#elif LNFAST_ARM_KERNELS
+struct CpuFeatures {
+  bool neon = false;
+  bool dotprod = false;  // SDOT/UDOT (FEAT_DotProd)
+  bool bf16 = false;     // BFDOT/BFMMLA (FEAT_BF16)
+};
+
+#if defined(__APPLE__)
+bool sysctl_flag(const char* name) {
+  int value = 0;
+  size_t size = sizeof value;
+  return sysctlbyname(name, &value, &size, nullptr, 0) == 0 && value != 0;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  f.neon = true;  // every Apple arm64 CPU
+  f.dotprod = sysctl_flag("hw.optional.arm.FEAT_DotProd");
+  f.bf16 = sysctl_flag("hw.optional.arm.FEAT_BF16");
+  return f;
+}
+#elif defined(__linux__)
+// From the kernel's asm/hwcap.h, spelled out for older C libraries.
+constexpr unsigned long kHwcapAsimd = 1ul << 1;
+constexpr unsigned long kHwcapAsimdDp = 1ul << 20;
+constexpr unsigned long kHwcap2Bf16 = 1ul << 14;
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  f.neon = hwcap & kHwcapAsimd;
+  f.dotprod = f.neon && (hwcap & kHwcapAsimdDp);
+  f.bf16 = f.neon && (hwcap2 & kHwcap2Bf16);
+  return f;
+}
+#else
+// Advanced SIMD is part of the AArch64 base; without a way to ask the OS,
+// the optional dot products stay off.
+CpuFeatures detect() {
+  CpuFeatures f;
+  f.neon = true;
+  return f;
+}
+#endif
+#endif
+
+#if LNFAST_X86_KERNELS || LNFAST_ARM_KERNELS
 const CpuFeatures& features() {
   static const CpuFeatures f = detect();
   return f;
 }
 #endif
 
+// Every instruction set and its name, lowest first within each family.
+struct IsaName {
+  Isa isa;
+  const char* name;
+};
+constexpr IsaName kIsas[] = {{Isa::Scalar, "scalar"},
+                             {Isa::Avx2, "avx2"},
+                             {Isa::Avx512, "avx512"},
+                             {Isa::Neon, "neon"}};
+
+// A dot-product path is on unless its variable is "0" (for comparisons
+// and to rule it out when a result looks wrong).
+bool dot_path_allowed(const char* variable) {
+  const char* value = std::getenv(variable);
+  return value == nullptr || std::string(value) != "0";
+}
+
 }  // namespace
 
 const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
-  }
+  for (const IsaName& entry : kIsas)
+    if (entry.isa == isa) return entry.name;
   return "unknown";
 }
 
 Isa parse_isa(const std::string& name) {
-  if (name == "scalar") return Isa::Scalar;
-  if (name == "avx2") return Isa::Avx2;
-  if (name == "avx512") return Isa::Avx512;
+  std::string expected;
+  for (const IsaName& entry : kIsas) {
+    if (name == entry.name) return entry.isa;
+    expected += (expected.empty() ? "" : ", ") + std::string(entry.name);
+  }
   throw std::invalid_argument("unknown instruction set '" + name +
-                              "': expected scalar, avx2 or avx512");
+                              "': expected one of " + expected);
 }
 
 bool isa_supported(Isa isa) {
@@ -79,26 +150,27 @@ bool isa_supported(Isa isa) {
 #if LNFAST_X86_KERNELS
     case Isa::Avx2: return features().avx2_fma;
     case Isa::Avx512: return features().avx512f;
-#else
-    default: return false;
 #endif
+#if LNFAST_ARM_KERNELS
+    case Isa::Neon: return features().neon;
+#endif
+    default: return false;
   }
-  return false;
 }
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
-    if (isa_supported(isa)) out.push_back(isa);
+  for (const IsaName& entry : kIsas)
+    if (isa_supported(entry.isa)) out.push_back(entry.isa);
   return out;
 }
 
 Isa default_isa() {
-  Isa best = supported_isas().back();
+  const Isa best = supported_isas().back();
   const char* forced = std::getenv("LNFAST_ISA");
   if (forced == nullptr || *forced == '\0') return best;
-  Isa wanted = parse_isa(forced);
-  return static_cast<int>(wanted) < static_cast<int>(best) ? wanted : best;
+  const Isa wanted = parse_isa(forced);
+  return isa_supported(wanted) ? wanted : best;
 }
 
 const KernelTable& kernels_for(Isa isa) {
@@ -107,14 +179,18 @@ const KernelTable& kernels_for(Isa isa) {
                                 isa_name(isa) + " is not supported here");
   switch (isa) {
 #if LNFAST_X86_KERNELS
-    case Isa::Avx512: {
+    case Isa::Avx512:
       // LNFAST_BF16_DOT=0 keeps bf16 weights on the widening path.
-      const char* dot = std::getenv("LNFAST_BF16_DOT");
-      const bool allowed = dot == nullptr || std::string(dot) != "0";
-      return features().avx512_bf16 && allowed ? avx512_bf16dot_kernels()
-                                               : avx512_kernels();
-    }
+      return features().avx512_bf16 && dot_path_allowed("LNFAST_BF16_DOT")
+                 ? avx512_bf16dot_kernels()
+                 : avx512_kernels();
     case Isa::Avx2: return avx2_kernels();
+#endif
+#if LNFAST_ARM_KERNELS
+    case Isa::Neon:
+      // LNFAST_I8_DOT=0 / LNFAST_BF16_DOT=0 keep the widening paths.
+      return neon_kernels(features().dotprod && dot_path_allowed("LNFAST_I8_DOT"),
+                          features().bf16 && dot_path_allowed("LNFAST_BF16_DOT"));
 #endif
     default: return scalar_kernels();
   }

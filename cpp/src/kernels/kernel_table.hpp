@@ -66,6 +66,8 @@ struct KernelTable {
   // gemm_bf16 wants its weights paired along k (AVX512_BF16 dot products)
   // rather than panels interleaved by 16-bit halves; see pack_matrix.
   bool bf16_pairs_along_k;
+  // gemm_i8 wants its weights in quads along k (ARM SDOT); see pack_matrix.
+  bool i8_quads_along_k;
 };
 
 const KernelTable& kernels_for(Isa isa);
@@ -76,5 +78,7 @@ const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
 // avx512_kernels() with bfloat16 GEMMs on vdpbf16ps (CPUs with AVX512_BF16).
 const KernelTable& avx512_bf16dot_kernels();
+// NEON, with int8 GEMMs on SDOT and/or bfloat16 GEMMs on BFDOT.
+const KernelTable& neon_kernels(bool int8_sdot, bool bf16_bfdot);
 
 }  // namespace lnfast

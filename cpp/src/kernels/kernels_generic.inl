@@ -405,5 +405,5 @@ constexpr KernelTable make_table(Isa isa) {
   return KernelTable{isa,     W,           kBlockPanels, gemm, gemm_bf16, gemm_i8,        moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
-                     lstm_cell, lstm_hidden, stream_read, false};
+                     lstm_cell, lstm_hidden, stream_read, false, false};
 }

@@ -29,11 +29,13 @@ struct Bf16PairSlot {
   }
 };
 
-// bfloat16 for vdpbf16ps: columns 2kp and 2kp+1 of a row share a 32-bit
-// word; a block's panels sit side by side per column pair.
-struct Bf16KPairSlot {
+// For dot products (vdpbf16ps and BFDOT: G = 2 bfloat16; SDOT: G = 4
+// int8): columns Gq..Gq+G-1 of a row share a 32-bit word; a block's panels
+// sit side by side per column group.
+template <int G>
+struct KGroupSlot {
   size_t operator()(int n, int j, int lane, int k, int panel) const {
-    return ((static_cast<size_t>(k / 2) * n + j) * panel + lane) * 2 + k % 2;
+    return ((static_cast<size_t>(k / G) * n + j) * panel + lane) * G + k % G;
   }
 };
 
@@ -98,7 +100,7 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
         m.stored_cols = (cols + 1) / 2 * 2;
         m.bf16 = pack_panels_as<unsigned short>(
             w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
-            Bf16KPairSlot(), m.stored_cols);
+            KGroupSlot<2>(), m.stored_cols);
       } else {
         m.bf16 = pack_panels_as<unsigned short>(
             w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
@@ -116,11 +118,17 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
         m.row_scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
         inverse[r] = peak > 0.0f ? 127.0f / peak : 0.0f;
       }
-      m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block,
-                                         [&](int r, float v) {
+      auto quantize = [&](int r, float v) {
         const float q = std::nearbyint(v * inverse[r]);
         return static_cast<signed char>(std::max(-127.0f, std::min(127.0f, q)));
-      });
+      };
+      if (kernels.i8_quads_along_k) {
+        m.stored_cols = (cols + 3) / 4 * 4;
+        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize,
+                                           KGroupSlot<4>(), m.stored_cols);
+      } else {
+        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize);
+      }
       break;
     }
   }

@@ -16,7 +16,7 @@ struct PackedMatrix {
   WeightFormat format = WeightFormat::F32;
   int rows = 0;  // padded to whole panels
   int cols = 0;
-  int stored_cols = 0;  // cols, or cols rounded up to even when paired along k
+  int stored_cols = 0;  // cols, or rounded up to whole groups along k
   std::vector<float> f32;
   std::vector<unsigned short> bf16;
   std::vector<signed char> i8;
