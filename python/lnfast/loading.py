@@ -6,26 +6,31 @@ lnfast.formats); this module finds the recurrent network among the tensors
 """
 from __future__ import annotations
 
-import os
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
 
 from .errors import LayoutError
-from .formats import Checkpoint, read_checkpoint
+from .formats import read_checkpoint
+from .formats.reader import Source
 from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
                       TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
 from .layouts.layer_plan import LayerPlan
 from .model import Model
 
-__all__ = ["load", "inspect", "from_torch", "Mapping", "NormKeys"]
+__all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys"]
 
 Layout = Union[None, str, Mapping]
 
 
-def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[str] = None,
+def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
          **options) -> Model:
     """Build an lnfast.Model from a checkpoint file, without torch.
 
-    Reads PyTorch zip and legacy files, TorchScript archives and safetensors;
+    path: a file path, the file's bytes (bytes, bytearray, memoryview) or a
+    binary file object (anything with ``read``; seekable or not).
+    Reads PyTorch zip and legacy files, TorchScript archives, safetensors
+    and NeMo .nemo archives (the weights inside, nothing extracted);
     the state_dict may be wrapped ({"state_dict": ...}, {"model": ...},
     Lightning files). The recurrent network is found under any module prefix
     and its layout recognised from the key names: torch nn.LSTM/GRU/RNN (and
@@ -56,25 +61,41 @@ def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[
     TypeError for an unknown option.
     """
     LoadOptions.parse(options)  # a bad option fails before the file is read
-    return load_checkpoint(read_checkpoint(path), layout, prefix, **options)
+    checkpoint = read_checkpoint(path)
+    return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)
 
 
-def load_checkpoint(checkpoint: Checkpoint, layout: Layout = None, prefix: Optional[str] = None,
-                    **options) -> Model:
-    """``load`` from a checkpoint already read by lnfast.formats.read_checkpoint,
-    for callers that also use its other tensors (the demo's embedding and
-    output layer) and should not read the file twice. Same arguments and
-    errors as ``load``."""
+def read_tensors(path: Source) -> Dict[str, np.ndarray]:
+    """Every floating-point tensor of a checkpoint, by its flattened dotted
+    name, e.g. {"embed.weight": ..., "rnn.weight_ih_l0": ...}: float32,
+    C-contiguous numpy arrays (float16, bfloat16 and float64 converted).
+
+    For the layers around the recurrent stack (embeddings, output layers),
+    read through the same safe reader as ``load``: same formats, same
+    sources (a path, bytes or a binary file object), same limits and the
+    same CheckpointError. Integer and bool tensors (a BatchNorm's
+    num_batches_tracked) are not returned; ``inspect`` lists them.
+    """
+    return read_checkpoint(path).tensors
+
+
+def load_tensors(arrays: Dict[str, np.ndarray], origin: str, layout: Layout = None,
+                 prefix: Optional[str] = None, **options) -> Model:
+    """``load`` from tensors already read by ``read_tensors``, for callers
+    that also use the other tensors (the demo's embedding and output layer)
+    and should not read the file twice. ``origin`` names the file in
+    errors. Same arguments and errors as ``load``."""
     parsed = LoadOptions.parse(options)
-    tensors = TensorSet(checkpoint.path, checkpoint.tensors)
+    tensors = TensorSet(origin, arrays)
     plans, _ = _plans(tensors, layout, prefix)
     return _model(tensors, plans, parsed)
 
 
-def inspect(path: Union[str, os.PathLike]) -> CheckpointSummary:
+def inspect(path: Source) -> CheckpointSummary:
     """What a checkpoint holds: every tensor (name, shape, stored dtype) and
     every recurrent network recognised, with its layout, prefix, sizes and
-    whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table."""
+    whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table.
+    path: a path, bytes or a binary file object, as for ``load``."""
     checkpoint = read_checkpoint(path)
     tensors = TensorSet(checkpoint.path, checkpoint.tensors)
     findings = find_networks(tensors)
