@@ -11,10 +11,11 @@ from .errors import CheckpointError, LayoutError
 from .loading import Mapping, NormKeys, from_torch, inspect, load, read_tensors
 from .model import Model, Stream
 from .batcher import Batcher
+from .bidirectional import Bidirectional
 
 __version__ = "0.1.0"
 
-__all__ = ["Batcher", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
+__all__ = ["Batcher", "Bidirectional", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
            "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "inspect", "load",
            "read_tensors"]
 

@@ -16,6 +16,7 @@ from .formats.reader import Source
 from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
                       TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
 from .layouts.layer_plan import LayerPlan
+from .bidirectional import Bidirectional
 from .model import Model
 
 __all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys"]
@@ -24,7 +25,7 @@ Layout = Union[None, str, Mapping]
 
 
 def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
-         **options) -> Model:
+         **options) -> Union[Model, Bidirectional]:
     """Build an lnfast.Model from a checkpoint file, without torch.
 
     path: a file path, the file's bytes (bytes, bytearray, memoryview) or a
@@ -55,9 +56,13 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
         isa          instruction set, passed to lnfast.Model
         weights      'fp32' (default), 'bf16' or 'int8' weight storage, passed to lnfast.Model
 
+    Bidirectional stacks (torch's bidirectional=True, fastrnns'
+    BidirLSTMLayer) load as an lnfast.Bidirectional, which runs whole
+    sequences (``model.run(X)``) and cannot stream.
+
     Raises CheckpointError if the file cannot be read, LayoutError (a
     CheckpointError) if the network is not found, ambiguous, refused
-    (bidirectional, proj_size) or a tensor's shape does not fit, and
+    (proj_size, a norm between layers) or a tensor's shape does not fit, and
     TypeError for an unknown option.
     """
     LoadOptions.parse(options)  # a bad option fails before the file is read
@@ -87,8 +92,8 @@ def load_tensors(arrays: Dict[str, np.ndarray], origin: str, layout: Layout = No
     errors. Same arguments and errors as ``load``."""
     parsed = LoadOptions.parse(options)
     tensors = TensorSet(origin, arrays)
-    plans, _ = _plans(tensors, layout, prefix)
-    return _model(tensors, plans, parsed)
+    plans, candidate = _plans(tensors, layout, prefix)
+    return _model(tensors, plans, parsed, candidate)
 
 
 def inspect(path: Source) -> CheckpointSummary:
@@ -124,7 +129,7 @@ def from_torch(module, layout: Layout = None, prefix: Optional[str] = None, **op
     plans, candidate = _plans(tensors, layout, prefix)
     if candidate is not None:
         _take_nonlinearity(module, plans, parsed)
-    return _model(tensors, plans, parsed)
+    return _model(tensors, plans, parsed, candidate)
 
 
 # --------------------------------------------------------------------------
@@ -141,9 +146,14 @@ def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
     return candidate.convert(tensors), candidate
 
 
-def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions) -> Model:
+def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
+           candidate: Optional[Candidate]) -> Union[Model, Bidirectional]:
     plans = options.apply(plans)
-    return Model(_cells(tensors, plans), isa=options.isa, weights=options.weights)
+    cells = _cells(tensors, plans)
+    if candidate is not None and candidate.directions == 2:
+        pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
+        return Bidirectional(pairs, isa=options.isa, weights=options.weights)
+    return Model(cells, isa=options.isa, weights=options.weights)
 
 
 def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from . import fastrnns, haste, icefall, torch_nn
+from .bidirectional_cells import take_bidirectional
 from .candidate import Candidate
 from .cell_layout import CellLayout
 from .tensor_set import TensorSet
@@ -44,6 +45,8 @@ def find_networks(tensors: TensorSet) -> Findings:
     findings.candidates += stacks
     findings.near_misses += near_misses
     cells, near_misses = _find_cells(tensors)
+    bidirectional, cells = take_bidirectional(cells)
+    findings.candidates += bidirectional
     findings.candidates += _stack_cells(cells)
     findings.near_misses += near_misses
     findings.candidates.sort(key=lambda c: (c.prefix, c.layout))
