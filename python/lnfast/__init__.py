@@ -8,14 +8,16 @@
 from . import _core
 from .cells import GRU, LSTM, RNN, LayerNorm
 from .errors import CheckpointError, LayoutError
-from .loading import Mapping, NormKeys, from_torch, inspect, load
+from .loading import Mapping, NormKeys, from_torch, inspect, load, read_tensors
 from .model import Model, Stream
 from .batcher import Batcher
+from .bidirectional import Bidirectional
 
 __version__ = "0.1.0"
 
-__all__ = ["Batcher", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
-           "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "inspect", "load"]
+__all__ = ["Batcher", "Bidirectional", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
+           "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "inspect", "load",
+           "read_tensors"]
 
 
 def isa() -> str:

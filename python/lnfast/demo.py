@@ -17,7 +17,6 @@ import numpy as np
 from . import loading
 from .charlm import CHECKPOINT_PATH, load_config
 from .charlm.vocab import CharVocab
-from .formats import read_checkpoint
 from .timing import summarize_ns
 
 
@@ -73,12 +72,11 @@ class LnfastCharLM:
     lnfast, the embedding and output layer as NumPy arrays."""
 
     def __init__(self, path=CHECKPOINT_PATH):
-        self.checkpoint = read_checkpoint(path)
-        tensors = self.checkpoint.tensors
+        self.tensors = tensors = loading.read_tensors(path)
         self.embed = tensors["embed.weight"]
         self.head_w = tensors["head.weight"]
         self.head_b = tensors["head.bias"]
-        self.model = loading.load_checkpoint(self.checkpoint, prefix="rnn")
+        self.model = loading.load_tensors(tensors, str(path), prefix="rnn")
 
     def generate(self, prompt_ids, length, sampler, echo=None) -> Generation:
         h = np.empty(self.model.hidden_size, np.float32)
@@ -147,7 +145,7 @@ def run_demo(prompt=None, length=400, temperature=0.7, seed=0, use_torch=True, s
 
     if use_torch and torch_available():
         theirs = torch_generation(prompt_ids, length, Sampler(temperature, seed), config,
-                                  lm.checkpoint.tensors)
+                                  lm.tensors)
         tstats = summarize_ns(theirs.step_ns)
         print(f"PyTorch  per step: median {tstats['median_us']:8.2f} us   p99 {tstats['p99_us']:8.2f} us   "
               f"{tstats['steps_per_s']:10.0f} steps/s   (eager, 1 thread)", file=stdout)

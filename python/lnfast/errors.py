@@ -30,5 +30,5 @@ class LayoutError(CheckpointError):
     are (the message lists them and how to pick one with ``prefix=`` or
     ``layout=``), when a tensor's shape does not fit its role (the message
     names the tensor, the shape found and the shape expected), or when the
-    network cannot run one step at a time (a bidirectional LSTM).
+    network holds something lnfast does not run (a norm between layers).
     """

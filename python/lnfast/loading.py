@@ -6,26 +6,32 @@ lnfast.formats); this module finds the recurrent network among the tensors
 """
 from __future__ import annotations
 
-import os
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
 
 from .errors import LayoutError
-from .formats import Checkpoint, read_checkpoint
+from .formats import read_checkpoint
+from .formats.reader import Source
 from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
                       TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
 from .layouts.layer_plan import LayerPlan
+from .bidirectional import Bidirectional
 from .model import Model
 
-__all__ = ["load", "inspect", "from_torch", "Mapping", "NormKeys"]
+__all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys"]
 
 Layout = Union[None, str, Mapping]
 
 
-def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[str] = None,
-         **options) -> Model:
+def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
+         **options) -> Union[Model, Bidirectional]:
     """Build an lnfast.Model from a checkpoint file, without torch.
 
-    Reads PyTorch zip and legacy files, TorchScript archives and safetensors;
+    path: a file path, the file's bytes (bytes, bytearray, memoryview) or a
+    binary file object (anything with ``read``; seekable or not).
+    Reads PyTorch zip and legacy files, TorchScript archives, safetensors
+    and NeMo .nemo archives (the weights inside, nothing extracted);
     the state_dict may be wrapped ({"state_dict": ...}, {"model": ...},
     Lightning files). The recurrent network is found under any module prefix
     and its layout recognised from the key names: torch nn.LSTM/GRU/RNN (and
@@ -50,31 +56,51 @@ def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[
         isa          instruction set, passed to lnfast.Model
         weights      'fp32' (default), 'bf16' or 'int8' weight storage, passed to lnfast.Model
 
+    Bidirectional stacks (torch's bidirectional=True, fastrnns'
+    BidirLSTMLayer) load as an lnfast.Bidirectional, which runs whole
+    sequences (``model.run(X)``) and cannot stream.
+
     Raises CheckpointError if the file cannot be read, LayoutError (a
     CheckpointError) if the network is not found, ambiguous, refused
-    (bidirectional, proj_size) or a tensor's shape does not fit, and
+    (proj_size, a norm between layers) or a tensor's shape does not fit, and
     TypeError for an unknown option.
     """
     LoadOptions.parse(options)  # a bad option fails before the file is read
-    return load_checkpoint(read_checkpoint(path), layout, prefix, **options)
+    checkpoint = read_checkpoint(path)
+    return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)
 
 
-def load_checkpoint(checkpoint: Checkpoint, layout: Layout = None, prefix: Optional[str] = None,
-                    **options) -> Model:
-    """``load`` from a checkpoint already read by lnfast.formats.read_checkpoint,
-    for callers that also use its other tensors (the demo's embedding and
-    output layer) and should not read the file twice. Same arguments and
-    errors as ``load``."""
+def read_tensors(path: Source) -> Dict[str, np.ndarray]:
+    """Every floating-point tensor of a checkpoint, by its flattened dotted
+    name, e.g. {"embed.weight": ..., "rnn.weight_ih_l0": ...}: float32,
+    C-contiguous numpy arrays (float16, bfloat16 and float64 converted).
+
+    For the layers around the recurrent stack (embeddings, output layers),
+    read through the same safe reader as ``load``: same formats, same
+    sources (a path, bytes or a binary file object), same limits and the
+    same CheckpointError. Integer and bool tensors (a BatchNorm's
+    num_batches_tracked) are not returned; ``inspect`` lists them.
+    """
+    return read_checkpoint(path).tensors
+
+
+def load_tensors(arrays: Dict[str, np.ndarray], origin: str, layout: Layout = None,
+                 prefix: Optional[str] = None, **options) -> Model:
+    """``load`` from tensors already read by ``read_tensors``, for callers
+    that also use the other tensors (the demo's embedding and output layer)
+    and should not read the file twice. ``origin`` names the file in
+    errors. Same arguments and errors as ``load``."""
     parsed = LoadOptions.parse(options)
-    tensors = TensorSet(checkpoint.path, checkpoint.tensors)
-    plans, _ = _plans(tensors, layout, prefix)
-    return _model(tensors, plans, parsed)
+    tensors = TensorSet(origin, arrays)
+    plans, candidate = _plans(tensors, layout, prefix)
+    return _model(tensors, plans, parsed, candidate)
 
 
-def inspect(path: Union[str, os.PathLike]) -> CheckpointSummary:
+def inspect(path: Source) -> CheckpointSummary:
     """What a checkpoint holds: every tensor (name, shape, stored dtype) and
     every recurrent network recognised, with its layout, prefix, sizes and
-    whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table."""
+    whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table.
+    path: a path, bytes or a binary file object, as for ``load``."""
     checkpoint = read_checkpoint(path)
     tensors = TensorSet(checkpoint.path, checkpoint.tensors)
     findings = find_networks(tensors)
@@ -103,7 +129,7 @@ def from_torch(module, layout: Layout = None, prefix: Optional[str] = None, **op
     plans, candidate = _plans(tensors, layout, prefix)
     if candidate is not None:
         _take_nonlinearity(module, plans, parsed)
-    return _model(tensors, plans, parsed)
+    return _model(tensors, plans, parsed, candidate)
 
 
 # --------------------------------------------------------------------------
@@ -120,9 +146,14 @@ def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
     return candidate.convert(tensors), candidate
 
 
-def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions) -> Model:
+def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
+           candidate: Optional[Candidate]) -> Union[Model, Bidirectional]:
     plans = options.apply(plans)
-    return Model(_cells(tensors, plans), isa=options.isa, weights=options.weights)
+    cells = _cells(tensors, plans)
+    if candidate is not None and candidate.directions == 2:
+        pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
+        return Bidirectional(pairs, isa=options.isa, weights=options.weights)
+    return Model(cells, isa=options.isa, weights=options.weights)
 
 
 def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:

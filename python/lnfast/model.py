@@ -185,6 +185,13 @@ class Model:
                             f"from stream.state, got {type(state).__name__}")
         return stream
 
+    def run(self, X, out=None):
+        """The outputs of a whole sequence X (T, input_size) from the zero
+        state: (T, hidden_size), the same as ``model.stream().run(X)``
+        (input projections of all T steps in one matrix-matrix product).
+        Bidirectional models (lnfast.Bidirectional) have ``run`` only."""
+        return self.stream().run(X, out)
+
     def step_many(self, streams, X, out=None):
         """Advance B streams of this model one step together.
 

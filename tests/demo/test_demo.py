@@ -9,8 +9,10 @@ from lnfast import demo, loading
 
 @pytest.fixture
 def counted_reads(monkeypatch):
+    # The demo reads through lnfast.read_tensors, which calls the loader's
+    # one reader: count its calls there, and refuse torch.load outright.
     reads = []
-    real = demo.read_checkpoint
+    real = loading.read_checkpoint
 
     def counting(path):
         reads.append(path)
@@ -19,8 +21,7 @@ def counted_reads(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the demo read the checkpoint a second time")
 
-    monkeypatch.setattr(demo, "read_checkpoint", counting)
-    monkeypatch.setattr(loading, "read_checkpoint", refuse)
+    monkeypatch.setattr(loading, "read_checkpoint", counting)
     try:
         import torch
         monkeypatch.setattr(torch, "load", refuse)

@@ -47,7 +47,6 @@ def test_an_activation_that_contradicts_the_module_is_refused():
 
 
 @pytest.mark.parametrize("module, reason", [
-    (nn.LSTM(4, 5, bidirectional=True), "bidirectional"),
     (nn.LSTM(4, 5, proj_size=2), "proj_size"),
 ])
 def test_unstreamable_lstms_are_refused(module, reason):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FORMATS = ("torch-zip", "torch-legacy", "torchscript", "safetensors")
+FORMATS = ("torch-zip", "torch-legacy", "torchscript", "safetensors", "nemo")
 
 
 @dataclass

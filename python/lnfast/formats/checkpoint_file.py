@@ -86,13 +86,19 @@ class CheckpointFile:
         view = memoryview(buffer).cast("B")
         done = 0
         while done < len(view):
-            got = os.preadv(self._descriptor, [view[done:]], offset + done)
+            got = self.read_some(offset + done, view[done:])
             if got == 0:
                 raise self.changed_problem()
             done += got
 
+    def read_some(self, offset: int, view: memoryview) -> int:
+        """One pread into `view`: how many bytes came (0 at the end)."""
+        return os.preadv(self._descriptor, [view], offset)
+
     def stream(self, start: int, end: int) -> "RegionReader":
         return RegionReader(self, start, min(end, self.size))
+
+    in_memory = False
 
     def changed_problem(self) -> FormatProblem:
         now = os.fstat(self._descriptor).st_size
@@ -121,7 +127,7 @@ class CheckpointFile:
 class _RegionRaw(io.RawIOBase):
     """Unbuffered reads of bytes [start, end) of the file, at absolute offsets."""
 
-    def __init__(self, file: CheckpointFile, start: int, end: int):
+    def __init__(self, file, start: int, end: int):
         super().__init__()
         self._file = file
         self._end = end
@@ -138,7 +144,7 @@ class _RegionRaw(io.RawIOBase):
         if length == 0:
             return 0
         view = memoryview(buffer).cast("B")[:length]
-        got = os.preadv(self._file._descriptor, [view], self._position)
+        got = self._file.read_some(self._position, view)
         self._position += got
         return got
 
@@ -154,7 +160,7 @@ class RegionReader:
     """A binary file interface over bytes [start, end) of the file, at
     absolute offsets, that never reads, returns or allocates past `end`."""
 
-    def __init__(self, file: CheckpointFile, start: int, end: int):
+    def __init__(self, file, start: int, end: int):
         self._start = start
         self._end = max(start, end)
         self._position = start

@@ -10,8 +10,10 @@ HEAD_BYTES = 512
 ZIP = "zip"
 LEGACY = "torch-legacy"
 SAFETENSORS = "safetensors"
+NEMO = "nemo"
 
 _ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _PROTO = 0x80
 _FRAME = 0x95
@@ -45,11 +47,9 @@ def detect_format(head: bytes) -> str:
         return LEGACY
     if _looks_like_safetensors(head):
         return SAFETENSORS
-    if head[257:262] == b"ustar":
-        raise FormatProblem(
-            "this is a tar-based torch checkpoint (PyTorch before 0.1.10), which is not supported"
-        )
+    if head[257:262] == b"ustar" or head.startswith(_GZIP_MAGIC):
+        return NEMO  # a tar without model_weights.ckpt is refused by its reader
     raise FormatProblem(
         "not a recognised checkpoint: expected a PyTorch zip or legacy file, "
-        "a TorchScript archive or safetensors"
+        "a TorchScript archive, safetensors or a NeMo .nemo archive"
     )

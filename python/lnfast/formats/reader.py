@@ -1,8 +1,9 @@
-"""read_checkpoint: from a file path to named float32 arrays."""
+"""read_checkpoint: from a path, bytes or a file object to named float32 arrays."""
 
 from __future__ import annotations
 
 import os
+from typing import BinaryIO, Union
 
 from ..errors import CheckpointError
 from . import detect
@@ -10,6 +11,8 @@ from .checkpoint import Checkpoint
 from .checkpoint_file import CheckpointFile
 from .flatten import flatten
 from .limits import Budget, read_budget
+from .memory_source import MemorySource, read_file_object
+from .nemo_archive import WEIGHTS_MEMBER, read_nemo_weights
 from .problem import FormatProblem
 from .safetensors_file import read_safetensors_refs
 from .tensor_data import read_tensors
@@ -18,19 +21,26 @@ from .torch_legacy import read_torch_legacy
 from .torch_zip import read_torch_zip
 
 
-def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a PyTorch (zip or legacy), TorchScript or safetensors checkpoint.
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
-    The format is recognised from the file's content. Nothing named inside
-    the file is imported or executed. Every failure - unreadable, damaged,
-    unsupported or unsafe file, or one rewritten while it is read - raises
-    CheckpointError naming the file.
+
+def read_checkpoint(source: Source) -> Checkpoint:
+    """Read a PyTorch (zip or legacy), TorchScript, safetensors or NeMo
+    .nemo checkpoint.
+
+    source: a path; bytes (or a bytearray / memoryview); or a binary file
+    object (anything with ``read``, seekable or not, read from where it
+    stands). The format is recognised from the content. Nothing named
+    inside is imported or executed, nothing is written to disk, and the
+    same size-bound limits apply to bytes in memory as to a file. Every
+    failure - unreadable, damaged, unsupported or unsafe content, or a file
+    rewritten while it is read - raises CheckpointError naming the source.
     """
-    path = os.fspath(path)
+    name = source_name(source)
     try:
-        with CheckpointFile(path) as file:
+        with _open(source, name) as file:
             try:
-                checkpoint = _read(file)
+                checkpoint = _read(file, nested=False)
             except FormatProblem:
                 # A file truncated under us shows up as damage somewhere;
                 # say what really happened.
@@ -42,16 +52,46 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 raise file.changed_problem()
             return checkpoint
     except FormatProblem as problem:
-        raise CheckpointError(path, str(problem)) from None
+        raise CheckpointError(name, str(problem)) from None
     except OSError as error:
-        raise CheckpointError(path, f"cannot read the file: {error.strerror or error}") from None
+        raise CheckpointError(name, f"cannot read the file: {error.strerror or error}") from None
 
 
-def _read(file: CheckpointFile) -> Checkpoint:
+def source_name(source: Source) -> str:
+    """How messages name the source: its path, "<bytes>" or the file
+    object's name; a TypeError for anything else."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    if callable(getattr(source, "read", None)):
+        name = getattr(source, "name", None)
+        return name if isinstance(name, str) else f"<{type(source).__name__}>"
+    raise TypeError("a checkpoint source must be a path, bytes or a binary file object, "
+                    f"got {type(source).__name__}")
+
+
+def _open(source: Source, name: str):
+    if isinstance(source, (str, os.PathLike)):
+        return CheckpointFile(name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return MemorySource(memoryview(source).cast("B"), name)
+    return MemorySource(read_file_object(source, f"the file object {name}"), name)
+
+
+def _read(file, nested: bool) -> Checkpoint:
     if file.size == 0:
         raise FormatProblem("the file is empty")
     kind = detect.detect_format(file.read_at(0, detect.HEAD_BYTES))
     budget = read_budget(file.size)
+    if kind == detect.NEMO:
+        if nested:
+            raise FormatProblem(f"the .nemo archive's {WEIGHTS_MEMBER} is itself a tar archive")
+        inner = MemorySource(read_nemo_weights(file), f"{file.path}:{WEIGHTS_MEMBER}")
+        checkpoint = _read(inner, nested=True)
+        checkpoint.extras["nemo_weights_format"] = checkpoint.format
+        checkpoint.path, checkpoint.format = file.path, detect.NEMO
+        return checkpoint
     if kind == detect.SAFETENSORS:
         refs, skipped, metadata = read_safetensors_refs(file)
         extras = {"metadata": metadata, "placeholders": [], "aliases": {}}
@@ -72,7 +112,7 @@ def _read(file: CheckpointFile) -> Checkpoint:
 
 
 def _materialize_all(
-    file: CheckpointFile,
+    file,
     format_name: str,
     refs: dict[str, TensorRef],
     skipped: dict[str, str],

@@ -45,7 +45,7 @@ _DTYPE_NAMES = {
 _HEADER_LENGTH_BYTES = 8
 
 
-def _validate_with_package(file: CheckpointFile) -> dict[str, str]:
+def _validate_with_package(file: CheckpointFile) -> dict[str, str] | None:
     try:
         from safetensors import safe_open
     except ImportError:
@@ -53,6 +53,12 @@ def _validate_with_package(file: CheckpointFile) -> dict[str, str]:
             "this is a safetensors file and reading it needs the 'safetensors' package"
         ) from None
     try:
+        if file.in_memory:
+            # Bytes in memory have no path to open; the package checks them
+            # as they are (the metadata then comes from our own parse).
+            from safetensors import deserialize
+            deserialize(file.read_at(0, file.size))
+            return None
         with safe_open(file.reopenable_path, framework="numpy") as handle:
             metadata = handle.metadata() or {}
             handle.keys()
@@ -118,6 +124,8 @@ def read_safetensors_refs(file: CheckpointFile) -> tuple[dict[str, TensorRef], d
     """Return (tensor refs, skipped name -> dtype code, user metadata)."""
     metadata = _validate_with_package(file)
     header, data_start = _parse_header(file)
+    if metadata is None:
+        metadata = header.get("__metadata__") or {}
     refs: dict[str, TensorRef] = {}
     skipped: dict[str, str] = {}
     for name, entry in header.items():

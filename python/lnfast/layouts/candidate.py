@@ -13,10 +13,12 @@ class Candidate:
     kind:    what the keys look like, e.g. "nn.LSTM" or "haste LayerNormLSTM"
     family:  "LSTM", "GRU" or "RNN"; None when the shapes fit no family
     prefix:  the module prefix its tensors sit under (what ``prefix=`` selects)
-    layer_prefixes: where each layer's tensors sit, bottom to top
+    layer_prefixes: where each layer's tensors sit, bottom to top; for a
+             bidirectional stack two per layer, forward then backward
     sizes:   (input_size, hidden_1, ..., hidden_n); None where unreadable
-    problem: why it cannot be loaded (bidirectional, proj_size), or None
+    problem: why it cannot be loaded (proj_size, layers missing), or None
     members: the single cells of a stack, each selectable by its own prefix
+    directions: 2 for a bidirectional stack (loaded as lnfast.Bidirectional)
     """
 
     layout: str
@@ -28,10 +30,11 @@ class Candidate:
     converter: object = field(repr=False, compare=False)
     problem: Optional[str] = None
     members: Tuple["Candidate", ...] = field(default=(), repr=False, compare=False)
+    directions: int = 1
 
     @property
     def num_layers(self) -> int:
-        return len(self.layer_prefixes)
+        return len(self.layer_prefixes) // self.directions
 
     @property
     def shown_prefix(self) -> str:
@@ -55,10 +58,12 @@ class Candidate:
                 self.sizes_text(), self.shown_prefix]
 
     def convert(self, tensors) -> list:
-        """LayerPlans bottom to top; raises LayoutError on a shape that does not fit."""
+        """LayerPlans bottom to top (forward, backward of each layer when
+        bidirectional); raises LayoutError on a shape that does not fit."""
         if self.problem:
             raise tensors.error(f"the {self.kind} {self.where} cannot be loaded: {self.problem}")
-        return [self.converter.convert_layer(tensors, self, k) for k in range(self.num_layers)]
+        return [self.converter.convert_layer(tensors, self, k)
+                for k in range(len(self.layer_prefixes))]
 
 
 CANDIDATE_HEADER = ["layout", "keys look like", "family", "layers", "sizes (input -> hidden)", "prefix"]

@@ -29,16 +29,19 @@ class CellLayout:
     def matches(self, names: Iterable[str]) -> bool:
         """Whether exactly these names (relative to the cell prefix) are a cell."""
         names = set(names)
-        norms_seen = set()
-        for name in names:
-            if name in self.params:
-                continue
-            module, _, param = name.partition(".")
-            if module in self.norms and param in NORM_PARAMS:
-                norms_seen.add(module)
-                continue
+        if self.foreign_names(names):
             return False
+        norms_seen = {name.partition(".")[0] for name in names if name not in self.params}
         return self.required_params <= names and norms_seen == set(self.norms)
+
+    def foreign_names(self, names: Iterable[str]) -> list:
+        """The names this layout's cell never holds, sorted (for messages)."""
+        foreign = []
+        for name in names:
+            module, _, param = name.partition(".")
+            if name not in self.params and not (module in self.norms and param in NORM_PARAMS):
+                foreign.append(name)
+        return sorted(foreign)
 
     def family_at(self, tensors: TensorSet, prefix: str) -> Optional[str]:
         return self.family

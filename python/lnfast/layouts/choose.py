@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .between_layers import norm_between_layers
 from .candidate import Candidate, candidate_table
 from .find import LAYOUT_ALIASES, LAYOUT_NAMES, Findings
 from .tensor_set import TensorSet
@@ -49,6 +50,9 @@ def choose(findings: Findings, tensors: TensorSet, layout: Optional[str] = None,
             members = [m for c in found for m in c.members]
             wanted = [m for m in members if _under(m, prefix)]
         found = wanted
+    between = norm_between_layers(tensors, found) if prefix is None else None
+    if between:
+        raise tensors.error(between)
     if len(found) == 1:
         return found[0]
     if not found:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from . import fastrnns, haste, icefall, torch_nn
+from .bidirectional_cells import take_bidirectional
 from .candidate import Candidate
 from .cell_layout import CellLayout
 from .tensor_set import TensorSet
@@ -44,6 +45,8 @@ def find_networks(tensors: TensorSet) -> Findings:
     findings.candidates += stacks
     findings.near_misses += near_misses
     cells, near_misses = _find_cells(tensors)
+    bidirectional, cells = take_bidirectional(cells)
+    findings.candidates += bidirectional
     findings.candidates += _stack_cells(cells)
     findings.near_misses += near_misses
     findings.candidates.sort(key=lambda c: (c.prefix, c.layout))
@@ -70,8 +73,17 @@ def _find_cells(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
 def _near_miss(prefix: str, anchor: str, names: List[str]) -> str:
     shown = ", ".join(repr(n) for n in sorted(names)[:8])
     more = f" (+{len(names) - 8} more)" if len(names) > 8 else ""
+    # Name the keys no layout explains: those of the closest layout, the
+    # one with the fewest names it never holds.
+    closest = min((lay for lay in CELL_LAYOUTS if lay.anchor == anchor),
+                  key=lambda lay: len(lay.foreign_names(names)))
+    foreign = closest.foreign_names(names)
+    unsupported = (f"; the closest, {closest.kind or closest.name}, holds no "
+                   f"{', '.join(repr(n) for n in foreign[:5])}"
+                   f"{f' (+{len(foreign) - 5} more)' if len(foreign) > 5 else ''}"
+                   if foreign else "")
     return (f"{prefix or '(top level)'} holds {anchor!r} but its names {shown}{more} "
-            f"fit no known layout")
+            f"fit no known layout{unsupported}")
 
 
 def _stack_cells(cells: List[Candidate]) -> List[Candidate]:

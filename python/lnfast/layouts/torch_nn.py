@@ -27,10 +27,6 @@ _LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l
 # Layer indices have at most 6 digits: no real stack is deeper, and a longer
 # number from a hostile file must not reach int() or range().
 
-BIDIRECTIONAL = (
-    "bidirectional (keys ending in _reverse): its backward direction reads the sequence "
-    "from the end, so it cannot run one step at a time as inputs arrive; lnfast streams "
-    "unidirectional networks only")
 PROJECTION = (
     "LSTM projections (proj_size, keys weight_hr_l{k}) are not supported by lnfast; "
     "only unprojected layers can be loaded")
@@ -135,9 +131,7 @@ def _first_missing(layers: List[int], count: int) -> List[int]:
 
 def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) -> Candidate:
     problem = None
-    if "reverse" in flags:
-        problem = BIDIRECTIONAL
-    elif "projection" in flags:
+    if "projection" in flags:
         problem = PROJECTION
     elif layers != list(range(len(layers))):
         missing_count = layers[-1] + 1 - len(layers)
@@ -155,9 +149,42 @@ def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) 
     sizes = [dim_of(tensors, f"{prefix}weight_ih_l0", -1)]
     sizes += [dim_of(tensors, f"{prefix}weight_hh_l{k}", -1) for k in layers]
     kind = f"nn.{family}" if family else "nn.LSTM/GRU/RNN"
+    if "reverse" in flags:
+        return bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem)
     return Candidate(layout=NAME, kind=kind, family=family, prefix=prefix,
                      layer_prefixes=(prefix,) * len(layers), sizes=tuple(sizes),
                      converter=STACK, problem=problem)
+
+
+# --------------------------------------------------------------------------
+# nn.LSTM / nn.GRU / nn.RNN (bidirectional=True): keys *_l{k} and *_l{k}_reverse
+
+
+class TorchBidirectionalStack:
+    """Converts a bidirectional stack: plans forward, backward of layer 0,
+    then of layer 1, ...; layer k > 0 takes both directions below (2H)."""
+
+    name = NAME
+
+    def convert_layer(self, tensors: TensorSet, candidate: Candidate, j: int) -> LayerPlan:
+        k, backward = divmod(j, 2)
+        p, suffix = candidate.prefix, f"_l{k}" + ("_reverse" if backward else "")
+        keys = {"w_ih": f"{p}weight_ih{suffix}", "w_hh": f"{p}weight_hh{suffix}",
+                "b_ih": f"{p}bias_ih{suffix}", "b_hh": f"{p}bias_hh{suffix}"}
+        below = candidate.sizes[k]
+        input_size = below if k == 0 or below is None else 2 * below
+        plan = plain_layer(tensors, keys, candidate.family if j else None, input_size)
+        plan.source_prefix = p
+        return plan
+
+
+BIDIRECTIONAL_STACK = TorchBidirectionalStack()
+
+
+def bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem) -> Candidate:
+    return Candidate(layout=NAME, kind=f"{kind}, bidirectional", family=family, prefix=prefix,
+                     layer_prefixes=(prefix,) * (2 * len(layers)), sizes=tuple(sizes),
+                     converter=BIDIRECTIONAL_STACK, problem=problem, directions=2)
 
 
 # --------------------------------------------------------------------------
