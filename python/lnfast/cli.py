@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from . import _core
+from . import __version__, _core
 
 EXIT_ERROR = 1
 EXIT_BAD_ARGUMENT = 2  # argparse's own status for a usage error
@@ -153,6 +153,7 @@ def cmd_bench(args):
 
 def build_parser():
     parser = ArgumentParser(prog="lnfast", description="Fast CPU inference for layer-normalized RNNs.")
+    parser.add_argument("--version", action="version", version=f"lnfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     demo = sub.add_parser("demo", help="stream text from the shipped character-level LN-LSTM")

@@ -34,7 +34,9 @@ std::vector<unsigned char> state_to_bytes(const Stream& stream) {
   const std::vector<float>& state = stream.state();
   std::vector<unsigned char> out;
   out.reserve(kHeaderBytes + 4 * state.size() + kChecksumBytes);
-  out.insert(out.end(), kMagic, kMagic + 4);
+  // push_back, not insert: GCC 12 warns falsely (-Wstringop-overflow,
+  // GCC bug 107852) on a range insert after reserve().
+  for (unsigned char c : kMagic) out.push_back(c);
   put(out, kStateBlobVersion, 4);
   put(out, stream.model()->fingerprint(), 8);
   put(out, state.size(), 4);
