@@ -7,7 +7,7 @@ lnfast.formats); this module finds the recurrent network among the tensors
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from .errors import LayoutError
 from .formats import Checkpoint, read_checkpoint
@@ -21,8 +21,8 @@ __all__ = ["load", "inspect", "from_torch", "Mapping", "NormKeys"]
 Layout = Union[None, str, Mapping]
 
 
-def load(path: Union[str, os.PathLike], layout: Layout = None, prefix: Optional[str] = None,
-         **options) -> Model:
+def load(path: Union[str, "os.PathLike[str]"], layout: Layout = None,
+         prefix: Optional[str] = None, **options: Any) -> Model:
     """Build an lnfast.Model from a checkpoint file, without torch.
 
     Reads PyTorch zip and legacy files, TorchScript archives and safetensors;
@@ -71,7 +71,7 @@ def load_checkpoint(checkpoint: Checkpoint, layout: Layout = None, prefix: Optio
     return _model(tensors, plans, parsed)
 
 
-def inspect(path: Union[str, os.PathLike]) -> CheckpointSummary:
+def inspect(path: Union[str, "os.PathLike[str]"]) -> CheckpointSummary:
     """What a checkpoint holds: every tensor (name, shape, stored dtype) and
     every recurrent network recognised, with its layout, prefix, sizes and
     whether it can be loaded. ``print(lnfast.inspect(path))`` shows a table."""
@@ -89,7 +89,8 @@ def inspect(path: Union[str, os.PathLike]) -> CheckpointSummary:
         near_misses=findings.near_misses)
 
 
-def from_torch(module, layout: Layout = None, prefix: Optional[str] = None, **options) -> Model:
+def from_torch(module: Any, layout: Layout = None, prefix: Optional[str] = None,
+               **options: Any) -> Model:
     """Build an lnfast.Model from a live torch module (its state_dict), the
     same way ``load`` does from a file; same ``layout``, ``prefix`` and
     options. An nn.RNN's (or RNNCell's) nonlinearity is read from the module.

@@ -1,7 +1,8 @@
 """A stack of layers and the streams that step through it."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,6 +35,11 @@ class Stream(_core.Stream):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+        # The compiled class types it as Any (it cannot name this module's Model).
+        @property
+        def model(self) -> "Model": ...
+
     def __init__(self, model: "Model") -> None:
         """A stream of ``model`` (an lnfast.Model) at zero state."""
         if not isinstance(model, Model):
@@ -63,7 +69,7 @@ class Stream(_core.Stream):
                 for _, offset, parts, H in self._layers()]
 
     @state.setter
-    def state(self, value: Sequence[Dict[str, ArrayLike]]) -> None:
+    def state(self, value: Sequence[Mapping[str, ArrayLike]]) -> None:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
                 or not hasattr(value, "__getitem__"):
             raise TypeError("state must be a list with one dict per layer, as stream.state returns")
@@ -73,7 +79,7 @@ class Stream(_core.Stream):
         pieces = []
         for k, _, parts, H in self._layers():
             item = value[k]
-            if not isinstance(item, dict):
+            if not isinstance(item, Mapping):
                 raise TypeError(f"state[{k}] must be a dict")
             if len(item) != len(parts):
                 raise ValueError(f"state[{k}] must have keys "
@@ -152,6 +158,10 @@ class Model:
 
     def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
                  weights: str = "fp32") -> None:
+        self._build(layers, isa, weights)
+
+    def _build(self, layers: Union[Cell, Sequence[Cell]], isa: Optional[str],
+               weights: str) -> None:
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
@@ -211,7 +221,7 @@ class Model:
         return self._core.fingerprint
 
     def stream(self, state: Union[None, bytes, bytearray, memoryview,
-                                  Sequence[Dict[str, ArrayLike]]] = None,
+                                  Sequence[Mapping[str, ArrayLike]]] = None,
                *, torch_state: Optional[Tuple[Any, Any]] = None) -> Stream:
         """A new stream: at zeros, or continuing a session bit-identically.
 
@@ -261,7 +271,7 @@ class Model:
         return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__init__(state["layers"], isa=state["isa"], weights=state.get("weights", "fp32"))
+        self._build(state["layers"], state["isa"], state.get("weights", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
