@@ -1,7 +1,7 @@
 """A stack of layers and the streams that step through it."""
 from __future__ import annotations
 
-from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
+from typing import (TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple,
                     Union)
 
 import numpy as np
@@ -9,11 +9,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from .cells import GRU, LSTM, RNN, float32_array
-from .torch_state import from_torch_state, to_torch_state
+from .torch_state import LayerStates, from_torch_state, to_torch_state
 
 Cell = Union[LSTM, GRU, RNN]
-# One dict per layer: {"h": (H,)} or, for an LSTM, {"h": ..., "c": ...}.
-LayerStates = List[Dict[str, NDArray[np.float32]]]
 
 
 class Stream(_core.Stream):
@@ -43,8 +41,11 @@ class Stream(_core.Stream):
     def __init__(self, model: "Model") -> None:
         """A stream of ``model`` (an lnfast.Model) at zero state."""
         if not isinstance(model, Model):
+            kind = type(model)
+            name = kind.__qualname__ if kind.__module__ == "builtins" else \
+                f"{kind.__module__}.{kind.__qualname__}"
             raise TypeError("lnfast.Stream(model) takes an lnfast.Model (from lnfast.load or "
-                            f"lnfast.Model([...])), got {type(model).__module__}.{type(model).__qualname__}")
+                            f"lnfast.Model([...])), got {name}")
         super().__init__(model._core, model)
 
     def _layers(self) -> Iterator[Tuple[int, int, Tuple[str, ...], int]]:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 Floats = NDArray[np.float32]
+# stream.state's form: one dict per layer, {"h": ...} or {"h": ..., "c": ...}.
 LayerStates = List[Dict[str, Floats]]
 
 # torch's tuple order: h0, then c0.
