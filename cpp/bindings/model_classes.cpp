@@ -54,7 +54,8 @@ void bind_model(py::module_& m) {
       .def_property_readonly("fingerprint", [](const Model& mm) {
         return lnfast::fingerprint_hex(mm.fingerprint());
       })
-      .def_property_readonly("state_size", &Model::total_state_size)
+      .def_property_readonly("state_size", &Model::total_state_size,
+                             "Floats of every layer's state together (len(flat_state())).")
       .def("state_offset", &Model::state_offset, py::arg("layer"),
            "Where layer k's state starts in flat_state().")
       .def("layer_state_size", &Model::state_size, py::arg("layer"),
@@ -74,24 +75,42 @@ void bind_stream(py::module_& m) {
            }),
            py::arg("model"), py::arg("owner") = py::none())
       .def("run", &stream_run, py::arg("X"), py::arg("out") = py::none(),
-           "Advance T steps for X of shape (T, input_size); returns (T, hidden).")
+           "Advance T steps, one per row of X; returns the top layer's h of every step.\n\n"
+           "X: (T, input_size) real numbers (any array-like). A C-contiguous float32 array is\n"
+           "read in place; any other dtype, layout or a list is copied to float32 first (one\n"
+           "copy of X per call). out: optional float32 C-contiguous (T, hidden_size) array to\n"
+           "write into (no allocation); otherwise a new one is returned. Equals T calls of\n"
+           "step bit for bit, faster per step: the input projections of all T steps are one\n"
+           "matrix product. The GIL is released while it runs.\n\n"
+           "Raises TypeError for a non-numeric X or an out of the wrong type or dtype,\n"
+           "ValueError for a wrong shape, a read-only or non-contiguous out, or a NaN/Inf in\n"
+           "X (the state is then left as it was), RuntimeError when another thread is using\n"
+           "this stream.")
       .def("reset", [](PyStream& s) {
         BusyGuard guard(s);
         s.stream.reset();
-      })
+      }, "Set every layer's state back to zeros, as a new stream starts.\n\n"
+         "Raises RuntimeError when another thread is using this stream.")
       .def("flat_state", [](const PyStream& s) { return to_array(s.stream.state()); },
-           "Every layer's state in one vector (see Model.state_offset).")
+           "Every layer's state in one new float32 vector of model.state_size floats,\n"
+           "bottom layer first, h then c per LSTM layer (layer k starts at\n"
+           "core_model.state_offset(k)). A copy: changing it changes nothing.")
       .def("set_flat_state", [](PyStream& s, py::handle v) {
         FloatArray a = as_float_array(v, "state");
         require_shape(a, {s.stream.model()->total_state_size()}, "state");
         BusyGuard guard(s);
         s.stream.set_state(a.data(), a.size());  // checks finiteness first
-      })
+      }, py::arg("state"),
+      "Continue from a vector laid out as flat_state() returns it (copied to float32).\n\n"
+      "Raises TypeError for non-numbers, ValueError for a wrong length or a NaN/Inf\n"
+      "(the state is then untouched), RuntimeError when another thread is using it.")
       .def("to_bytes", [](PyStream& s) {
         BusyGuard guard(s);
         std::vector<unsigned char> b = lnfast::state_to_bytes(s.stream);
         return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-      }, "The state as bytes (format version, model fingerprint, float32 values, checksum).")
+      }, "The state as bytes: format version, model.fingerprint, the float32 values and a\n"
+         "checksum (4 bytes per state float plus 28). model.stream(blob) or restore(blob)\n"
+         "continues it bit-identically in any process holding the same model.")
       .def("restore", [](PyStream& s, py::handle blob) {
         if (!PyBytes_Check(blob.ptr()) && !PyByteArray_Check(blob.ptr()) &&
             !PyMemoryView_Check(blob.ptr()))
@@ -104,18 +123,20 @@ void bind_stream(py::module_& m) {
         lnfast::restore_state(s.stream, reinterpret_cast<const unsigned char*>(v.data()),
                               v.size());
       }, py::arg("blob"),
-      "Continue from a blob of stream.to_bytes(); ValueError, state untouched, if it is "
-      "not one of this model's.")
+      "Continue from a blob of stream.to_bytes() (bytes, bytearray or memoryview).\n\n"
+      "Raises TypeError for anything else, ValueError (state untouched) for a blob of\n"
+      "another model, a truncated or corrupted one, or one of a newer format.")
       .def("__repr__", [](const PyStream& s) {
         const Model& mm = *s.stream.model();
         return "<lnfast.Stream: " + std::to_string(mm.num_layers()) + " layer(s), " +
                std::to_string(mm.input_size()) + " -> " + std::to_string(mm.hidden_size()) +
                ", " + std::to_string(mm.total_state_size()) + " state floats>";
       })
-      .def_property_readonly("model", [](const PyStream& s) { return s.owner; })
+      .def_property_readonly("model", [](const PyStream& s) { return s.owner; },
+                             "The lnfast.Model this stream steps through.")
       .def_property_readonly("core_model", [](const PyStream& s) {
         return std::const_pointer_cast<Model>(s.stream.model());
-      });
+      }, "The compiled model underneath model (state layout: state_offset, state_size).");
   install_fast_step(m.attr("Stream"));
 }
 

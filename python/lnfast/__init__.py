@@ -5,6 +5,9 @@
     stream = model.stream()
     h = stream.step(x)                         # x: float32 (input_size,)
 """
+import os
+from typing import List
+
 from . import _core
 from .cells import GRU, LSTM, RNN, LayerNorm
 from .errors import CheckpointError, LayoutError
@@ -15,8 +18,11 @@ from .bidirectional import Bidirectional
 
 __version__ = "0.1.0"
 
-__all__ = ["Batcher", "Bidirectional", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream", "isa", "supported_isas",
-           "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "inspect", "load",
+# `inspect` stays an attribute (lnfast.inspect(path)) but is left out of
+# `from lnfast import *`, where it would shadow the standard module.
+__all__ = ["Batcher", "Bidirectional", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream",
+           "isa", "supported_isas", "set_num_threads", "get_num_threads", "available_cpus",
+           "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "load",
            "read_tensors"]
 
 
@@ -26,14 +32,32 @@ def isa() -> str:
     return _core.isa()
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has
+    one, else every CPU): the most threads set_num_threads accepts."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def set_num_threads(n: int) -> None:
     """Threads a single step may use (default 1). With n > 1, layers with
     at least 256K weights split their GEMM rows between the caller and n - 1
     helper threads that spin briefly between steps; results are identical
     to one thread. Pays off from H = 512 up; keep 1 when many streams
-    already keep every core busy."""
+    already keep every core busy.
+
+    Raises TypeError when n is not an int, and ValueError when n < 1 or n
+    exceeds available_cpus(): helpers beyond the CPUs only spin against
+    each other, so a larger count is refused rather than clamped. The
+    count in force is unchanged when it raises.
+    """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads takes an int, got {type(n).__name__}")
+    limit = available_cpus()
+    if n > limit:
+        raise ValueError(f"set_num_threads({n}): this process may run on {limit} CPU(s), "
+                         f"so at most {limit} threads (lnfast.available_cpus())")
     _core.set_num_threads(n)
 
 
@@ -42,6 +66,6 @@ def get_num_threads() -> int:
     return _core.num_threads()
 
 
-def supported_isas() -> list:
+def supported_isas() -> List[str]:
     """Every instruction set lnfast can run here, lowest first."""
     return list(_core.supported_isas())

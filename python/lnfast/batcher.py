@@ -6,9 +6,10 @@ import _thread
 import collections
 import threading
 import weakref
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .model import Model, Stream
 
@@ -193,7 +194,7 @@ class Batcher:
     then refuses new ones with RuntimeError.
     """
 
-    def __init__(self, model: Model, max_batch: int = 64, workers: int = 1):
+    def __init__(self, model: Model, max_batch: int = 64, workers: int = 1) -> None:
         if not isinstance(model, Model):
             raise TypeError(f"model must be an lnfast.Model, got {type(model).__name__}")
         for name, value in (("max_batch", max_batch), ("workers", workers)):
@@ -225,13 +226,20 @@ class Batcher:
         # Anything else goes to stream.step as given, which converts or refuses it.
         return _Request(stream, x, out, batchable, loop)
 
-    def step(self, stream: Stream, x, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """``stream.step(x, out)``, batched with the steps other threads submit."""
+    def step(self, stream: Stream, x: ArrayLike,
+             out: Optional[NDArray[np.float32]] = None) -> NDArray[np.float32]:
+        """``stream.step(x, out)``, batched with the steps other threads submit.
+
+        Returns (and raises) exactly what ``stream.step(x, out)`` would; a
+        bad input fails only this call. Raises RuntimeError once closed,
+        TypeError/ValueError for a stream that is not of this model.
+        """
         request = self._request(stream, x, out)
         self._queue.put(request)
         return request.wait()
 
-    async def astep(self, stream: Stream, x, out: Optional[np.ndarray] = None) -> np.ndarray:
+    async def astep(self, stream: Stream, x: ArrayLike,
+                    out: Optional[NDArray[np.float32]] = None) -> NDArray[np.float32]:
         """``await batcher.astep(stream, x)``: step for asyncio tasks.
 
         Cancelling it before its batch starts withdraws the step (the stream
@@ -255,18 +263,19 @@ class Batcher:
                 thread.join()
 
     @property
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, int]:
         """Steps done and batches they ran in: steps / batches is the mean batch size."""
         return {"steps": self._queue.steps, "batches": self._queue.batches}
 
     @property
     def closed(self) -> bool:
+        """Whether close() has been called: new steps are then refused."""
         return self._queue.closed
 
     def __enter__(self) -> "Batcher":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

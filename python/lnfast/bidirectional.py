@@ -58,6 +58,7 @@ class Bidirectional:
 
     @property
     def input_size(self) -> int:
+        """Features of one step of the input sequence."""
         return self._directions[0][0].input_size
 
     @property
@@ -67,22 +68,27 @@ class Bidirectional:
 
     @property
     def output_size(self) -> int:
+        """Columns of run()'s output: forward and backward halves, 2 * hidden_size."""
         return 2 * self.hidden_size
 
     @property
     def num_layers(self) -> int:
+        """Bidirectional layers (each a forward and a backward cell)."""
         return len(self._directions)
 
     @property
     def weight_count(self) -> int:
+        """Weight-matrix entries of both directions of every layer."""
         return sum(m.weight_count for pair in self._directions for m in pair)
 
     @property
     def weights(self) -> str:
+        """How the weights are stored: "fp32", "bf16" or "int8"."""
         return self._directions[0][0].weights
 
     @property
     def isa(self) -> str:
+        """The instruction set the kernels run on."""
         return self._directions[0][0].isa
 
     @property
@@ -101,9 +107,12 @@ class Bidirectional:
         return X
 
     def stream(self, state=None):
+        """Refused: the backward direction reads the sequence from its end,
+        so a bidirectional model cannot step; use run(X)."""
         raise TypeError(CANNOT_STREAM)
 
     def step_many(self, streams, X, out=None):
+        """Refused, as stream() is: use run(X)."""
         raise TypeError(CANNOT_STREAM)
 
     def __getstate__(self):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 
@@ -59,11 +60,11 @@ class LayerNorm:
     then gives beta.
     """
 
-    gamma: Optional[np.ndarray] = None
-    beta: Optional[np.ndarray] = None
+    gamma: Optional[ArrayLike] = None
+    beta: Optional[ArrayLike] = None
     eps: float = 1e-5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Kept as the float32 values the core computes with, so that what a
         # cell reports is exactly what runs.
         for name in ("gamma", "beta"):
@@ -190,6 +191,7 @@ class _Cell:
         self._core_spec = spec
 
     def to_core(self) -> "_core.LayerSpec":
+        """This layer as the compiled core's spec (what lnfast.Model packs)."""
         return self._core_spec
 
     # The core spec is derived data: pickles carry the arrays and options.
@@ -235,11 +237,12 @@ class LSTM(_Cell):
     _norm_choices = ("none", "separate", "per_gate")
     _placements = {"separate": _SEPARATE, "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
 
-    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
+    def __init__(self, w_ih: ArrayLike, w_hh: ArrayLike, b_ih: Optional[ArrayLike] = None,
+                 b_hh: Optional[ArrayLike] = None, *, norm: str = "none",
                  ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
                  ln_gates: Optional[Sequence[LayerNorm]] = None,
                  cell_norm: str = "none", ln_c: Optional[LayerNorm] = None,
-                 forget_bias: float = 0.0, zoneout: float = 0.0):
+                 forget_bias: float = 0.0, zoneout: float = 0.0) -> None:
         super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
         if cell_norm not in ("none", "output", "state"):
             raise ValueError(f"LSTM: cell_norm must be 'none', 'output' or 'state', got {cell_norm!r}")
@@ -283,9 +286,12 @@ class GRU(_Cell):
                    "paper": (("x_norms", "ln_x", "ln_x", "paper"), ("h_norms", "ln_h", "ln_h", "paper")),
                    "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
 
-    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
-                 ln_x=None, ln_h=None, ln_gates: Optional[Sequence[LayerNorm]] = None,
-                 update: str = "pytorch", zoneout: float = 0.0):
+    def __init__(self, w_ih: ArrayLike, w_hh: ArrayLike, b_ih: Optional[ArrayLike] = None,
+                 b_hh: Optional[ArrayLike] = None, *, norm: str = "none",
+                 ln_x: "LayerNorm | Sequence[LayerNorm] | None" = None,
+                 ln_h: "LayerNorm | Sequence[LayerNorm] | None" = None,
+                 ln_gates: Optional[Sequence[LayerNorm]] = None,
+                 update: str = "pytorch", zoneout: float = 0.0) -> None:
         super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
         if update not in ("pytorch", "paper"):
             raise ValueError(f"GRU: update must be 'pytorch' or 'paper', got {update!r}")
@@ -314,10 +320,11 @@ class RNN(_Cell):
     _norm_choices = ("none", "per_gate", "sum", "separate")
     _placements = {"separate": _SEPARATE, "per_gate": (("gate_norms", "ln", "ln_gates", "gates"),)}
 
-    def __init__(self, w_ih, w_hh, b_ih=None, b_hh=None, *, norm: str = "none",
+    def __init__(self, w_ih: ArrayLike, w_hh: ArrayLike, b_ih: Optional[ArrayLike] = None,
+                 b_hh: Optional[ArrayLike] = None, *, norm: str = "none",
                  ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
                  ln: Optional[LayerNorm] = None, activation: str = "tanh",
-                 zoneout: float = 0.0):
+                 zoneout: float = 0.0) -> None:
         super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
         if self.norm == "sum":
             self.norm = "per_gate"

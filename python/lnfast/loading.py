@@ -6,7 +6,7 @@ lnfast.formats); this module finds the recurrent network among the tensors
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -24,8 +24,11 @@ __all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys
 Layout = Union[None, str, Mapping]
 
 
+# Typed as Model: a bidirectional file gives an lnfast.Bidirectional, which
+# has Model's run() and sizes but no streams; annotating the union would make
+# every streaming caller narrow a type that a unidirectional file never has.
 def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
-         **options) -> Union[Model, Bidirectional]:
+         **options: Any) -> Model:
     """Build an lnfast.Model from a checkpoint file, without torch.
 
     path: a file path, the file's bytes (bytes, bytearray, memoryview) or a
@@ -115,7 +118,8 @@ def inspect(path: Source) -> CheckpointSummary:
         near_misses=findings.near_misses)
 
 
-def from_torch(module, layout: Layout = None, prefix: Optional[str] = None, **options) -> Model:
+def from_torch(module: Any, layout: Layout = None, prefix: Optional[str] = None,
+               **options: Any) -> Model:
     """Build an lnfast.Model from a live torch module (its state_dict), the
     same way ``load`` does from a file; same ``layout``, ``prefix`` and
     options. An nn.RNN's (or RNNCell's) nonlinearity is read from the module.

@@ -1,12 +1,15 @@
 """A stack of layers and the streams that step through it."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import (TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from .cells import GRU, LSTM, RNN, float32_array
+from .torch_state import LayerStates, from_torch_state, to_torch_state
 
 Cell = Union[LSTM, GRU, RNN]
 
@@ -24,27 +27,50 @@ class Stream(_core.Stream):
     session between processes that hold the same model, send
     ``stream.to_bytes()`` (a few bytes per state value) and resume it with
     ``model.stream(blob)``.
+
+    ``lnfast.Stream(model)`` is the same as ``model.stream()``.
     """
 
     __slots__ = ()
 
-    def _layers(self):
+    if TYPE_CHECKING:
+        # The compiled class types it as Any (it cannot name this module's Model).
+        @property
+        def model(self) -> "Model": ...
+
+    def __init__(self, model: "Model") -> None:
+        """A stream of ``model`` (an lnfast.Model) at zero state."""
+        if not isinstance(model, Model):
+            kind = type(model)
+            name = kind.__qualname__ if kind.__module__ == "builtins" else \
+                f"{kind.__module__}.{kind.__qualname__}"
+            raise TypeError("lnfast.Stream(model) takes an lnfast.Model (from lnfast.load or "
+                            f"lnfast.Model([...])), got {name}")
+        super().__init__(model._core, model)
+
+    def _layers(self) -> Iterator[Tuple[int, int, Tuple[str, ...], int]]:
         """(index, offset, part names, H) of every layer's state slice."""
         core = self.core_model
         for k, layer in enumerate(self.model.layers):
             yield k, core.state_offset(k), layer.state_parts, layer.hidden_size
 
     @property
-    def state(self) -> list:
-        """[{"h": ..., "c": ...}, {"h": ...}, ...]: one dict per layer, "c"
-        for LSTM layers only; float32 copies."""
+    def state(self) -> LayerStates:
+        """[{"h": ..., "c": ...}, {"h": ...}, ...]: one dict per layer, bottom
+        first, "c" for LSTM layers only; float32 copies of shape (H,).
+
+        Assigning such a list continues from it bit-identically; it is
+        checked whole (TypeError for a wrong container, ValueError for a
+        wrong layer count, key, shape or a NaN/Inf) before anything changes.
+        For torch's (h0, c0) form see ``torch_state``/``set_torch_state``.
+        """
         flat = self.flat_state()
         return [{name: flat[offset + j * H: offset + (j + 1) * H].copy()
                  for j, name in enumerate(parts)}
                 for _, offset, parts, H in self._layers()]
 
     @state.setter
-    def state(self, value) -> None:
+    def state(self, value: Sequence[Mapping[str, ArrayLike]]) -> None:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
                 or not hasattr(value, "__getitem__"):
             raise TypeError("state must be a list with one dict per layer, as stream.state returns")
@@ -54,7 +80,7 @@ class Stream(_core.Stream):
         pieces = []
         for k, _, parts, H in self._layers():
             item = value[k]
-            if not isinstance(item, dict):
+            if not isinstance(item, Mapping):
                 raise TypeError(f"state[{k}] must be a dict")
             if len(item) != len(parts):
                 raise ValueError(f"state[{k}] must have keys "
@@ -65,26 +91,49 @@ class Stream(_core.Stream):
                 pieces.append(float32_array(item[name], f"state[{k}][{name!r}]", (H,)))
         self.set_flat_state(np.concatenate(pieces))  # the core checks finiteness
 
+    def torch_state(self) -> Tuple[NDArray[np.float32], Optional[NDArray[np.float32]]]:
+        """The state as PyTorch holds it: ``(h0, c0)`` for ``nn.LSTM``,
+        ``(h0, None)`` for ``nn.GRU``/``nn.RNN``.
+
+        h0 and c0 are float32 copies of shape (num_layers, 1, H), what
+        ``module(x, (h0, c0))`` takes (``torch.from_numpy`` them) and what it
+        returns as ``(h_n, c_n)`` for a batch of one. Raises ValueError for a
+        stack torch cannot express in one tensor (LSTM layers mixed with
+        GRU/RNN ones, or layers of different sizes).
+        """
+        return to_torch_state(self.state)
+
+    def set_torch_state(self, h0: Any, c0: Any = None) -> None:
+        """Continue from PyTorch's ``(h0, c0)`` (c0 only for LSTM stacks).
+
+        h0, c0: torch tensors (any device or dtype, detached and copied here;
+        torch itself is never imported) or arrays of shape (num_layers, 1, H)
+        or (num_layers, H). A batch larger than one is refused: a stream is
+        one sequence; give each row to its own stream. Raises ValueError for
+        a wrong shape, a missing or unexpected c0, or a NaN/Inf, and changes
+        nothing then.
+        """
+        self.state = from_torch_state(self.state, h0, c0)
+
     def copy(self) -> "Stream":
-        """An independent stream of the same model with this one's state."""
-        twin = type(self)(self.core_model, self.model)
+        """An independent stream of the same model with this one's state
+        (``copy.copy`` and ``copy.deepcopy`` do the same)."""
+        twin = type(self)(self.model)
         twin.set_flat_state(self.flat_state())
         return twin
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo) -> "Stream":
+    def __deepcopy__(self, memo: Any) -> "Stream":
         return self.copy()
 
     # A stream pickles as its Python model (which pickles its layers) and
     # its flat state; unpickling asks that model for a new stream.
-    def __reduce__(self):
-        if self.model is None:
-            raise TypeError("only streams made by lnfast.Model.stream() pickle")
+    def __reduce__(self) -> Tuple[Any, Tuple["Model", NDArray[np.float32]]]:
         return _restore_stream, (self.model, self.flat_state())
 
 
-def _restore_stream(model: "Model", flat_state) -> Stream:
+def _restore_stream(model: "Model", flat_state: NDArray[np.float32]) -> Stream:
     stream = model.stream()
     stream.set_flat_state(flat_state)
     return stream
@@ -106,10 +155,14 @@ class Model:
     step at batch 1 streams the weights, so fewer bytes is less time.
     """
 
-    WEIGHT_FORMATS = _core.WEIGHT_FORMATS
+    WEIGHT_FORMATS: Tuple[str, ...] = _core.WEIGHT_FORMATS
 
     def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
-                 weights: str = "fp32"):
+                 weights: str = "fp32") -> None:
+        self._build(layers, isa, weights)
+
+    def _build(self, layers: Union[Cell, Sequence[Cell]], isa: Optional[str],
+               weights: str) -> None:
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
@@ -122,20 +175,23 @@ class Model:
                              f"{_core.supported_isas()}")
         # The core checks the rest: at least one layer, sizes that chain,
         # a known weight format.
-        self.layers = layers
+        self.layers: Tuple[Cell, ...] = layers
         self._requested_isa = isa
         self._core = _core.Model([layer.to_core() for layer in layers], isa, weights)
 
     @property
     def input_size(self) -> int:
+        """Length of the x each step takes (the bottom layer's input)."""
         return self._core.input_size
 
     @property
     def hidden_size(self) -> int:
+        """Length of the h each step returns (the top layer's)."""
         return self._core.hidden_size
 
     @property
     def num_layers(self) -> int:
+        """How many layers the stack has."""
         return self._core.num_layers
 
     @property
@@ -165,15 +221,27 @@ class Model:
         """
         return self._core.fingerprint
 
-    def stream(self, state=None) -> Stream:
+    def stream(self, state: Union[None, bytes, bytearray, memoryview,
+                                  Sequence[Mapping[str, ArrayLike]]] = None,
+               *, torch_state: Optional[Tuple[Any, Any]] = None) -> Stream:
         """A new stream: at zeros, or continuing a session bit-identically.
 
         state: None (zeros), bytes from ``stream.to_bytes()`` (in any process
         that loaded the same model: the blob is refused with ValueError if
         it comes from another model, is truncated or corrupted, or has a
         newer format version), or a list from ``stream.state``.
+
+        torch_state: instead of state, PyTorch's ``(h0, c0)`` (``(h0, None)``
+        for GRU/RNN), as ``stream.set_torch_state`` takes it.
         """
-        stream = Stream(self._core, self)
+        stream = Stream(self)
+        if torch_state is not None:
+            if state is not None:
+                raise TypeError("give state or torch_state, not both")
+            if not isinstance(torch_state, tuple) or len(torch_state) != 2:
+                raise TypeError("torch_state must be a tuple (h0, c0), c0 None for GRU/RNN")
+            stream.set_torch_state(*torch_state)
+            return stream
         if state is None:
             return stream
         if isinstance(state, (bytes, bytearray, memoryview)):
@@ -185,28 +253,33 @@ class Model:
                             f"from stream.state, got {type(state).__name__}")
         return stream
 
-    def run(self, X, out=None):
+    def run(self, X: ArrayLike, out: Optional[NDArray[np.float32]] = None) -> NDArray[np.float32]:
         """The outputs of a whole sequence X (T, input_size) from the zero
         state: (T, hidden_size), the same as ``model.stream().run(X)``
         (input projections of all T steps in one matrix-matrix product).
         Bidirectional models (lnfast.Bidirectional) have ``run`` only."""
         return self.stream().run(X, out)
 
-    def step_many(self, streams, X, out=None):
+    def step_many(self, streams: Sequence[Stream], X: ArrayLike,
+                  out: Optional[NDArray[np.float32]] = None) -> NDArray[np.float32]:
         """Advance B streams of this model one step together.
 
         X has shape (B, input_size), row b for streams[b]; returns (B,
-        hidden_size). One pass over the weights serves all B (a matrix-matrix
-        product), each stream keeps its own state, and the results equal B
-        separate ``stream.step`` calls bit for bit.
+        hidden_size) float32 (written into ``out`` when given: float32,
+        C-contiguous, that shape). One pass over the weights serves all B (a
+        matrix-matrix product), each stream keeps its own state, and the
+        results equal B separate ``stream.step`` calls bit for bit. X is
+        converted like ``stream.run``'s. Raises ValueError for a wrong shape,
+        a stream listed twice or one of another model (no stream changes
+        then), RuntimeError when another thread is stepping one of them.
         """
         return self._core.step_many(list(streams), X, out)
 
-    def __getstate__(self):
+    def __getstate__(self) -> Dict[str, Any]:
         return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
 
-    def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"], weights=state.get("weights", "fp32"))
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self._build(state["layers"], state["isa"], state.get("weights", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -169,7 +169,15 @@ Isa default_isa() {
   const Isa best = supported_isas().back();
   const char* forced = std::getenv("LNFAST_ISA");
   if (forced == nullptr || *forced == '\0') return best;
-  const Isa wanted = parse_isa(forced);
+  Isa wanted;
+  try {
+    wanted = parse_isa(forced);
+  } catch (const std::invalid_argument& e) {
+    // The caller never named an ISA: point at the environment variable.
+    throw std::invalid_argument("LNFAST_ISA='" + std::string(forced) +
+                                "' is not an instruction set (" + e.what() +
+                                "); unset it or set one of those");
+  }
   return isa_supported(wanted) ? wanted : best;
 }
 

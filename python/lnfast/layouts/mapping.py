@@ -147,4 +147,6 @@ class Mapping:
 
     @property
     def canonical_order(self) -> str:
+        """lnfast's gate order for this family ("ifgo" for LSTM, "rzn" for
+        GRU): what gate_order is permuted into at load time."""
         return CANONICAL_ORDER[self.family]
