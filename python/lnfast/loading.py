@@ -122,7 +122,8 @@ def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
 
 def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions) -> Model:
     plans = options.apply(plans)
-    return Model(_cells(tensors, plans), isa=options.isa, weights=options.weights)
+    return Model(_cells(tensors, plans), isa=options.isa, weights=options.weights,
+                 activations=options.activations)
 
 
 def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:

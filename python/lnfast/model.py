@@ -104,12 +104,18 @@ class Model:
     (half the bytes, ~3 significant digits per weight) or "int8" (a quarter,
     one scale per output row). Norms, gates and state stay float32; a
     step at batch 1 streams the weights, so fewer bytes is less time.
+
+    activations: "fp32" (default) or, with weights="int8" only, "int8": each
+    GEMM's input vector is rounded to int8 with its own scale (max|x| / 127)
+    per step, so the products run on integer dot products (AVX512-VNNI
+    vpdpbusd) where the CPU has them; elsewhere the same rounded inputs go
+    through the widening int8 path. Any other combination is a ValueError.
     """
 
     WEIGHT_FORMATS = _core.WEIGHT_FORMATS
 
     def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
-                 weights: str = "fp32"):
+                 weights: str = "fp32", activations: str = "fp32"):
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
@@ -124,7 +130,7 @@ class Model:
         # a known weight format.
         self.layers = layers
         self._requested_isa = isa
-        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights)
+        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights, activations)
 
     @property
     def input_size(self) -> int:
@@ -148,6 +154,11 @@ class Model:
     def weights(self) -> str:
         """How this model stores its weights: "fp32", "bf16" or "int8"."""
         return self._core.weights
+
+    @property
+    def activations(self) -> str:
+        """How each GEMM's inputs are multiplied: "fp32" or "int8"."""
+        return self._core.activations
 
     @property
     def isa(self) -> str:
@@ -196,11 +207,14 @@ class Model:
         return self._core.step_many(list(streams), X, out)
 
     def __getstate__(self):
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
+        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
+                "activations": self.activations}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"], weights=state.get("weights", "fp32"))
+        self.__init__(state["layers"], isa=state["isa"], weights=state.get("weights", "fp32"),
+                      activations=state.get("activations", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r})"
+        return (f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
+                f"activations={self.activations!r})")

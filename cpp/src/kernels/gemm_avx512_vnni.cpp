@@ -1,0 +1,83 @@
+// int8 weights by int8 activations through AVX512_VNNI (vpdpbusd), for
+// CPUs that have it. One instruction multiplies 64 weight bytes by a
+// broadcast quad of input bytes and adds each four products into 16 int32
+// sums: no widening, so a step runs at the speed of reading a quarter of
+// fp32's bytes. The price is that the activations are rounded to int8 too
+// (see int8_input_quads), which is what the mode asks for.
+//
+// vpdpbusd multiplies unsigned by signed bytes, so the weights are stored
+// as u8 = w + 128 (pack_matrix; i8_act8_u8_quads) and the inputs stay s8;
+// each sum starts from -128 * sum_k q[k] (one int per input), which takes
+// the +128 back out exactly. Quads along k as for SDOT. Compiled with
+// -mavx512f -mavx512vnni (this file only); installed in isa_detect.cpp only
+// when CPUID says AVX512_VNNI.
+#include <immintrin.h>
+
+#include <vector>
+
+#include "kernels/dot_inputs.hpp"
+#include "kernels/kernel_table.hpp"
+
+namespace lnfast {
+namespace {
+
+struct D {
+  static constexpr int W = 16;
+  static constexpr int kGroup = 4;
+  static constexpr int kXWords = 1;
+  static constexpr int kBatchTile = 4;
+  using T = signed char;
+  using XWord = int;
+  using WReg = __m512i;
+  using XReg = __m512i;
+  using Acc = __m512i;
+  static WReg load_w(const T* p) { return _mm512_loadu_si512(p); }
+  static XReg load_x(const XWord* p) { return _mm512_set1_epi32(*p); }
+  static void dot(Acc& a, WReg w, XReg x) { a = _mm512_dpbusd_epi32(a, w, x); }
+  static Acc start(const float*, bool, int input_offset) {
+    return _mm512_set1_epi32(input_offset);
+  }
+  // y (+)= row_scale * (sum / 127 * input_peak): the order of the
+  // widening path's rounded inputs, q / 127 * peak.
+  static void finish(const Acc& a, const float* row_scales, float input_peak,
+                     float* y, bool accumulate) {
+    const __m512 sum = _mm512_mul_ps(
+        _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(1.0f / kInt8FullScale)),
+        _mm512_set1_ps(input_peak));
+    const __m512 scale = _mm512_loadu_ps(row_scales);
+    _mm512_storeu_ps(y, accumulate ? _mm512_fmadd_ps(scale, sum, _mm512_loadu_ps(y))
+                                   : _mm512_mul_ps(scale, sum));
+  }
+};
+
+#include "kernels/dot_gemm.inl"
+
+// |w| <= 127 and |q| <= 127: a slice's true sum fits int32 over
+// 2^31 / 127^2 > 2^17 columns (the wrapped intermediates do not matter).
+constexpr int kExactQuads = 1 << 15;
+
+void gemm_i8_act8_vnni(const signed char* packed, const float* row_scales, int rows,
+                       int cols, const float* x, int ldx, int batch, float* y,
+                       int ldy, bool accumulate) {
+  const int quads = (cols + 3) / 4;
+  thread_local std::vector<int> words, offsets;
+  thread_local std::vector<float> peaks;
+  int8_input_quads(x, ldx, batch, cols, quads, kExactQuads, words, peaks, offsets);
+  for (int q0 = 0, s = 0; q0 < quads; q0 += kExactQuads, ++s) {
+    const DotInputs inputs{words.data(), quads, peaks.data(),
+                           offsets.data() + static_cast<long>(s) * batch};
+    dot_gemm(packed, rows, quads, q0, quads - q0 < kExactQuads ? quads - q0 : kExactQuads,
+             inputs, batch, row_scales, y, ldy, accumulate || q0 > 0);
+  }
+}
+
+}  // namespace
+
+KernelTable with_avx512_vnni(const KernelTable& base) {
+  KernelTable t = base;
+  t.gemm_i8_act8 = gemm_i8_act8_vnni;
+  t.i8_act8_u8_quads = true;
+  return t;
+}
+
+}  // namespace lnfast
