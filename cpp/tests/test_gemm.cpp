@@ -69,13 +69,18 @@ void run_gemm(const KernelTable& k, const PackedMatrix& m, const float* x, int c
 }
 
 // The int8-activations mode's inputs, written from its definition in
-// kernels/dot_inputs.hpp: q = round(127 x / max|x|), then q / 127 * max|x|.
+// kernels/dot_inputs.hpp: q = round(x * (127 / max|x|)) (in float from
+// peaks of 1e-30 up), then q / 127 * max|x|.
 std::vector<double> int8_rounded_inputs(const float* x, int cols) {
-  double peak = 0.0;
-  for (int c = 0; c < cols; ++c) peak = std::max(peak, std::fabs(double(x[c])));
+  float peak = 0.0f;
+  for (int c = 0; c < cols; ++c) peak = std::max(peak, std::fabs(x[c]));
   std::vector<double> out(cols, 0.0);
-  for (int c = 0; c < cols; ++c)
-    if (peak > 0) out[c] = std::nearbyint(x[c] * (127.0 / peak)) / 127.0 * peak;
+  for (int c = 0; c < cols; ++c) {
+    const double q = peak >= 1e-30f ? std::nearbyintf(x[c] * (127.0f / peak))
+                     : peak > 0     ? std::nearbyint(x[c] * (127.0 / peak))
+                                    : 0.0;
+    out[c] = q / 127.0 * peak;
+  }
   return out;
 }
 

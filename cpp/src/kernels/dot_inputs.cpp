@@ -75,10 +75,17 @@ float int8_quantize_row(const float* x, int cols, signed char* q) {
     std::memset(q, 0, static_cast<size_t>(cols));
     return std::numeric_limits<float>::quiet_NaN();
   }
-  // In double: for a peak below ~1e-37 the factor overflows a float.
-  const double inverse = peak > 0.0f ? kInt8FullScale / static_cast<double>(peak) : 0.0;
-  for (int k = 0; k < cols; ++k)
-    q[k] = static_cast<signed char>(std::nearbyint(static_cast<double>(x[k]) * inverse));
+  if (peak >= kInt8FloatPeak) {
+    // In float, as the vector quantizers do (one multiply, then nearest
+    // even), so every path rounds each input to the same q.
+    const float inverse = kInt8FullScale / peak;
+    for (int k = 0; k < cols; ++k) q[k] = static_cast<signed char>(std::nearbyintf(x[k] * inverse));
+  } else {
+    // In double: for a peak below ~1e-37 the factor overflows a float.
+    const double inverse = peak > 0.0f ? kInt8FullScale / static_cast<double>(peak) : 0.0;
+    for (int k = 0; k < cols; ++k)
+      q[k] = static_cast<signed char>(std::nearbyint(static_cast<double>(x[k]) * inverse));
+  }
   return peak;
 }
 

@@ -34,7 +34,11 @@ void int8_input_digits(const float* x, int ldx, int batch, int cols, int quads,
 // int8 per element, q = round(x * kInt8FullScale / max|x|), and its peak
 // max|x| (NaN when the row is not finite, 0 for a zero row), so x ~ q *
 // peak / kInt8FullScale. The rounding error is at most max|x| / 254.
+// For peaks >= kInt8FloatPeak q is nearbyintf(x * (kInt8FullScale / peak))
+// in float (a vector quantizer may take over those rows and must round
+// the same); below it, in double, where the factor would overflow a float.
 constexpr float kInt8FullScale = 127.0f;
+constexpr float kInt8FloatPeak = 1e-30f;
 float int8_quantize_row(const float* x, int cols, signed char* q);
 
 // For vpdpbusd (u8 weights w + 128 by s8 inputs): words[t * quads + kq]
