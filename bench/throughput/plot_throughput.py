@@ -8,7 +8,7 @@ from typing import Dict, List
 
 from throughput.throughput_formats import FORMATS, floor_name
 
-COLORS = {"fp32": "C0", "bf16": "C1", "int8": "C2", "onnxruntime": "C4", "torch": "C3"}
+COLORS = {"fp32": "C0", "bf16": "C1", "int8": "C2", "int8a8": "C5", "onnxruntime": "C4", "torch": "C3"}
 STEP_MANY_GOAL, THREADS_GOAL = 6.0, 1.6
 
 

@@ -1,6 +1,7 @@
 """Weight formats side by side: per-step latency of the same cell stored as
-fp32, bf16 and int8, each against its own floor, with the accuracy cost of
-the narrower formats measured on the same inputs.
+fp32, bf16 and int8, and int8 by int8 activations ("int8a8", integer dot
+products), each against its own floor, with the accuracy cost of the
+narrower modes measured on the same inputs.
 
 Each format's floor is one pass over that model's own packed bytes, so
 "bf16 / floor_bf16" says how close the bf16 kernel gets to streaming half
@@ -23,8 +24,12 @@ from runtimes.contestants import build_contestants
 from harness.interleaved_timing import time_runtimes
 from runtimes.runtime_lnfast import FloorRuntime, LnfastRuntime
 
-FORMATS = lnfast.Model.WEIGHT_FORMATS
-BYTES_PER_WEIGHT = {"fp32": 4, "bf16": 2, "int8": 1}
+# Each mode's lnfast.Model options: every weight format with fp32
+# activations, then int8 weights by int8 activations.
+MODES = {fmt: {"weights": fmt} for fmt in lnfast.Model.WEIGHT_FORMATS}
+MODES["int8a8"] = {"weights": "int8", "activations": "int8"}
+FORMATS = tuple(MODES)
+BYTES_PER_WEIGHT = {fmt: {"fp32": 4, "bf16": 2, "int8": 1}[MODES[fmt]["weights"]] for fmt in FORMATS}
 PEER_MIN_H = 512
 ACCURACY_STEPS = 1000
 PEERS = ("torch", "onnxruntime")
@@ -44,7 +49,7 @@ def renamed(runtime, name: str):
 def nominal_weight_bytes(kind: str, hidden_size: int, weight_count: int, fmt: str) -> int:
     """The bytes a step must read in this format: int8 adds a float scale
     per output row of both matrices."""
-    scales = 2 * GATES[kind] * hidden_size * 4 if fmt == "int8" else 0
+    scales = 2 * GATES[kind] * hidden_size * 4 if MODES[fmt]["weights"] == "int8" else 0
     return weight_count * BYTES_PER_WEIGHT[fmt] + scales
 
 
@@ -53,8 +58,8 @@ def format_models(fp32_model: lnfast.Model) -> Dict[str, lnfast.Model]:
     converter-made model the peers were checked against is the reference)."""
     models = {"fp32": fp32_model}
     for fmt in FORMATS[1:]:
-        models[fmt] = lnfast.Model(fp32_model.layers, weights=fmt)
-        assert models[fmt].weights == fmt, (fmt, models[fmt].weights)
+        models[fmt] = lnfast.Model(fp32_model.layers, **MODES[fmt])
+        assert models[fmt].weights == MODES[fmt]["weights"], (fmt, models[fmt].weights)
     return models
 
 
@@ -111,6 +116,7 @@ def _ratio(latency: Dict, num: str, den: str):
 
 def format_ratios(latency: Dict) -> Dict[str, float]:
     pairs = [(f"fp32/{f}", "fp32", f) for f in FORMATS[1:]]
+    pairs += [(f"bf16/{f}", "bf16", f) for f in FORMATS[2:]]
     pairs += [(f"{f}/floor", f, floor_name(f)) for f in FORMATS]
     pairs += [(f"{p}/{f}", p, f) for p in PEERS for f in FORMATS]
     ratios = {key: _ratio(latency, num, den) for key, num, den in pairs}

@@ -18,6 +18,7 @@ from throughput.throughput_formats import BYTES_PER_WEIGHT, floor_name
 Case = Dict
 BIG = 1 << 30
 CLOSE_TO_FLOOR = 1.2  # the goal: "within 1.2x of its own floor"
+INT8A8_TO_FLOOR = 1.3  # int8 activations also quantize each input per step
 
 
 def l2_bytes(machine: Dict) -> Optional[int]:
@@ -41,8 +42,9 @@ def _compute_bound_text(case: Case, fmt: str, l2: Optional[int]) -> Optional[str
     over = case["ratios"].get(f"{fmt}/floor")
     if over is None or over <= CLOSE_TO_FLOOR:
         return None
-    verb = "dequantizing" if fmt == "int8" else "widening"
-    return (f"compute-bound: {verb} {fmt} to fp32 takes {over:.2f}x the time of just "
+    work = {"int8": "dequantizing int8 to fp32",
+            "int8a8": "quantizing the inputs and the integer dot products"}.get(fmt, f"widening {fmt} to fp32")
+    return (f"compute-bound: {work} takes {over:.2f}x the time of just "
             f"reading its bytes; {_stream_text(case, fmt, l2)}")
 
 
@@ -98,6 +100,14 @@ def format_goals_list(l2: Optional[int]) -> List[RatioGoal]:
         goals.append(RatioGoal(f"{fmt} / its own floor <= {CLOSE_TO_FLOOR:g} at H >= 256", H(256, BIG),
                                _ratio(f"{fmt}/floor"), CLOSE_TO_FLOOR, False, digits=3,
                                note=_floor_note(fmt, l2)))
+    # int8 by int8 activations: integer dot products read a quarter of
+    # fp32's bytes with no widening, so they must beat bf16 and near their floor.
+    goals.append(RatioGoal("int8a8 faster than bf16 at H >= 256", H(256, BIG), _ratio("bf16/int8a8"),
+                           1.0, True, ceiling=_over_floor("bf16", "int8a8"),
+                           note=_floor_note("int8a8", l2)))
+    goals.append(RatioGoal(f"int8a8 / its own floor <= {INT8A8_TO_FLOOR:g} at H >= 512", H(512, BIG),
+                           _ratio("int8a8/floor"), INT8A8_TO_FLOOR, False, digits=3,
+                           note=_floor_note("int8a8", l2)))
     for peer, short, bound in (("onnxruntime", "onnxruntime (fp32)", 2.4), ("torch", "torch eager", 5.0)):
         goals.append(RatioGoal(f"{short} / lnfast-bf16 >= {bound:g}x at H >= 512", H(512, BIG),
                                _ratio(f"{peer}/bf16"), bound, True,

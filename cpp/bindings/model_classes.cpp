@@ -31,19 +31,42 @@ lnfast::WeightFormat weight_format_of(py::handle weights) {
                                          : std::string(py::repr(weights)));
 }
 
+// The activation formats, the default first: "int8" rounds each GEMM input
+// to int8 (int8 weights only; the core says so otherwise).
+constexpr const char* kActivationFormats[] = {"fp32", "int8"};
+
+bool int8_activations_of(py::handle activations) {
+  const std::string name = py::isinstance<py::str>(activations)
+                               ? activations.cast<std::string>()
+                               : std::string(py::repr(activations));
+  if (name == kActivationFormats[0]) return false;
+  if (name == kActivationFormats[1]) return true;
+  throw std::invalid_argument("unknown activations '" + name + "': expected " +
+                              kActivationFormats[0] + " or " + kActivationFormats[1]);
+}
+
 void bind_model(py::module_& m) {
+  py::tuple activation_formats(2);
+  for (int i = 0; i < 2; ++i) activation_formats[i] = kActivationFormats[i];
+  m.attr("ACTIVATION_FORMATS") = activation_formats;
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
       .def(py::init([](std::vector<LayerSpec> layers, py::object isa,
-                       py::handle weights) {
+                       py::handle weights, py::handle activations) {
              lnfast::Isa chosen = isa.is_none()
                                       ? lnfast::default_isa()
                                       : lnfast::parse_isa(isa.cast<std::string>());
              const lnfast::WeightFormat format = weight_format_of(weights);
+             const bool int8_activations = int8_activations_of(activations);
              // Construction packs and validates: no Python objects touched.
              py::gil_scoped_release release;
-             return std::make_shared<Model>(std::move(layers), chosen, format);
+             return std::make_shared<Model>(std::move(layers), chosen, format,
+                                            int8_activations);
            }),
-           py::arg("layers"), py::arg("isa") = py::none(), py::arg("weights") = "fp32")
+           py::arg("layers"), py::arg("isa") = py::none(), py::arg("weights") = "fp32",
+           py::arg("activations") = "fp32")
+      .def_property_readonly("activations", [](const Model& mm) {
+        return std::string(kActivationFormats[mm.int8_activations() ? 1 : 0]);
+      })
       .def_property_readonly("weights", [](const Model& mm) {
         return lnfast::weight_format_name(mm.weight_format());
       })

@@ -54,6 +54,9 @@ void bind_testing_module(py::module_& parent) {
   m.def("bf16_dot", [=](const std::string& isa) {
     return probe::bf16_dot_products(isa_of(isa));
   }, "Whether bf16 weights use AVX512_BF16 dot products on this ISA here.");
+  m.def("int8_activations_dot", [=](const std::string& isa) {
+    return probe::int8_activation_dot_products(isa_of(isa));
+  }, "Whether int8 activations use integer dot products (vpdpbusd) on this ISA here.");
   m.def("weight_pass_seconds", [](const lnfast::Model& model, int repeats) {
     py::gil_scoped_release release;
     return probe::weight_pass_seconds(model, repeats);

@@ -11,6 +11,7 @@ std::string path_name(const KernelTable& k) {
   std::string name = lnfast::isa_name(k.isa);
   if (k.i8_quads_along_k) name += "+" + dot_name(k.isa, lnfast::WeightFormat::I8);
   if (k.bf16_pairs_along_k) name += "+" + dot_name(k.isa, lnfast::WeightFormat::BF16);
+  if (k.i8_act8_u8_quads) name += "+vpdpbusd";
   return name;
 }
 
@@ -27,7 +28,9 @@ std::vector<KernelPath> kernel_paths() {
 #if LNFAST_X86_KERNELS
       case Isa::Avx512:
         tables.push_back(&lnfast::avx512_kernels());
-        if (best.bf16_pairs_along_k) tables.push_back(&best);
+        // The best table carries every dot product this CPU has (vdpbf16ps,
+        // vpdpbusd); the plain one tests the widening paths on it.
+        if (best.bf16_pairs_along_k || best.i8_act8_u8_quads) tables.push_back(&best);
         break;
 #endif
 #if LNFAST_ARM_KERNELS

@@ -63,23 +63,40 @@ void run_gemm(const KernelTable& k, const PackedMatrix& m, const float* x, int c
     case WeightFormat::BF16:
       return k.gemm_bf16(m.bf16.data(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
     case WeightFormat::I8:
-      return k.gemm_i8(m.i8.data(), m.row_scales.data(), m.rows, cols, x, cols, batch, y, ldy,
-                       accumulate);
+      return (m.int8_activations ? k.gemm_i8_act8 : k.gemm_i8)(
+          m.i8.data(), m.row_scales.data(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
   }
 }
 
+// The int8-activations mode's inputs, written from its definition in
+// kernels/dot_inputs.hpp: q = round(x * (127 / max|x|)) (in float from
+// peaks of 1e-30 up), then q / 127 * max|x|.
+std::vector<double> int8_rounded_inputs(const float* x, int cols) {
+  float peak = 0.0f;
+  for (int c = 0; c < cols; ++c) peak = std::max(peak, std::fabs(x[c]));
+  std::vector<double> out(cols, 0.0);
+  for (int c = 0; c < cols; ++c) {
+    const double q = peak >= 1e-30f ? std::nearbyintf(x[c] * (127.0f / peak))
+                     : peak > 0     ? std::nearbyint(x[c] * (127.0 / peak))
+                                    : 0.0;
+    out[c] = q / 127.0 * peak;
+  }
+  return out;
+}
+
 void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int batch,
-              std::mt19937& rng, float x_scale = 1.0f) {
+              std::mt19937& rng, float x_scale = 1.0f, bool int8_activations = false) {
   const KernelTable& k = *p.kernels;
   const std::vector<float> w = normal_vector(rng, static_cast<size_t>(rows) * cols);
   std::vector<float> x = normal_vector(rng, static_cast<size_t>(batch) * cols);
   for (float& v : x) v *= x_scale;
   const std::vector<float> y0 = normal_vector(rng, static_cast<size_t>(batch) * rows);
-  const PackedMatrix m = lnfast::pack_matrix(w, rows, cols, k, format);
+  const PackedMatrix m = lnfast::pack_matrix(w, rows, cols, k, format, int8_activations);
   const int ld = m.rows;  // padded
   const bool dot_inputs = (format == WeightFormat::BF16 && k.bf16_pairs_along_k) ||
                           (format == WeightFormat::I8 && k.i8_quads_along_k);
-  const std::string label = std::string(format_name(format)) + " gemm, " + p.name;
+  const std::string label = std::string(format_name(format)) +
+                            (int8_activations ? " x int8 activations" : "") + " gemm, " + p.name;
   const std::string what = label + " rows=" + std::to_string(rows) + " cols=" +
                            std::to_string(cols) + " batch=" + std::to_string(batch) +
                            " x scale " + std::to_string(x_scale);
@@ -94,6 +111,8 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
   double worst_vs_fp32 = 0.0, fp32_scale = 0.0, worst_input_rounding = 0.0;
   for (int t = 0; t < batch; ++t) {
     const float* xt = &x[t * cols];
+    const std::vector<double> x_int8 =
+        int8_activations ? int8_rounded_inputs(xt, cols) : std::vector<double>();
     double peak_x = 0.0;
     for (int c = 0; c < cols; ++c) peak_x = std::max(peak_x, std::fabs(double(xt[c])));
     for (int r = 0; r < rows; ++r) {
@@ -103,7 +122,10 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
         const double wv = wq[r * cols + c];
         // The inputs the dot products see: bf16-rounded (as vdpbf16ps
         // does); int8 SDOT keeps 16 bits of them (error <= max|x|/65024).
-        const double xv = dot_inputs && format == WeightFormat::BF16 ? bf16_value(xt[c]) : xt[c];
+        // With int8 activations every path multiplies by the int8 grid.
+        const double xv = int8_activations ? x_int8[c]
+                          : dot_inputs && format == WeightFormat::BF16 ? bf16_value(xt[c])
+                                                                        : xt[c];
         want += wv * xv;
         magnitude += std::fabs(wv * xv);
         exact += double(w[r * cols + c]) * xt[c];
@@ -114,7 +136,7 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
       // two roundings per group and the int8 scaling.
       double bound = 2 * (cols + 3) * kUnit * magnitude;
       const double err = std::fabs(y[t * ld + r] - want);
-      if (dot_inputs && format == WeightFormat::I8) {
+      if (dot_inputs && format == WeightFormat::I8 && !int8_activations) {
         bound += row_weights * peak_x / 65024.0;
         if (row_weights > 0 && !accumulate)  // y0's own rounding would hide it
           worst_input_rounding = std::max(worst_input_rounding, err / (row_weights * peak_x));
@@ -131,7 +153,7 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
   // share of the activations' 16-bit rounding (at most 1/65024).
   if (format != WeightFormat::F32)
     record_error(label + " vs fp32 weights (info, /sum|wx|)", worst_vs_fp32 / fp32_scale, 0);
-  if (dot_inputs && format == WeightFormat::I8)
+  if (dot_inputs && format == WeightFormat::I8 && !int8_activations)
     record_error(label + " input rounding (/sum|w| max|x|)", worst_input_rounding, 1.0 / 65024);
   check(ok, what);
 
@@ -144,6 +166,24 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
     check(std::equal(alone.begin(), alone.begin() + rows, &y[t * ld]),
           what + ": same bits alone as in a batch");
   }
+}
+
+// A row of inputs with a NaN or an Inf gives NaN outputs for that input
+// only, as the float path would, never a finite wrong answer.
+void test_int8_activations_not_finite(const KernelPath& p) {
+  std::mt19937 rng(5);
+  const int rows = 17, cols = 37;
+  const std::vector<float> w = normal_vector(rng, static_cast<size_t>(rows) * cols);
+  std::vector<float> x = normal_vector(rng, static_cast<size_t>(3) * cols);
+  x[cols + 4] = std::nanf("");
+  x[2 * cols + 30] = INFINITY;
+  const PackedMatrix m = lnfast::pack_matrix(w, rows, cols, *p.kernels, WeightFormat::I8, true);
+  std::vector<float> y(static_cast<size_t>(3) * m.rows, 0.0f);
+  run_gemm(*p.kernels, m, x.data(), cols, 3, y.data(), m.rows, false);
+  bool ok = true;
+  for (int r = 0; r < rows; ++r)
+    ok = ok && std::isfinite(y[r]) && std::isnan(y[m.rows + r]) && std::isnan(y[2 * m.rows + r]);
+  check(ok, "int8 activations gemm, " + p.name + ": non-finite inputs give NaN for their row only");
 }
 
 }  // namespace
@@ -161,6 +201,15 @@ void test_gemm_kernels() {
     // relative bounds (the int8 dot path scales them to integers and back).
     for (WeightFormat format : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::I8})
       for (float x_scale : {1e-36f, 1e30f}) test_one(p, format, 17, 37, 3, rng, x_scale);
+    // int8 weights by int8 activations: vpdpbusd's integer sums (with the
+    // +128 taken back out) or the widening path, against the same grid.
+    for (int rows : kOddSizes)
+      for (int cols : kOddSizes)
+        for (int batch : {1, 3})
+          if (batch == 1 || rows * cols < 1000 * 1000)
+            test_one(p, WeightFormat::I8, rows, cols, batch, rng, 1.0f, true);
+    for (float x_scale : {1e-36f, 1e30f}) test_one(p, WeightFormat::I8, 17, 37, 3, rng, x_scale, true);
+    test_int8_activations_not_finite(p);
   }
 }
 

@@ -77,6 +77,10 @@ void test_isa_choice() {
     ScopedEnv off("LNFAST_I8_DOT", "0");
     check(!lnfast::kernels_for(best).i8_quads_along_k, "LNFAST_I8_DOT=0 turns SDOT off");
   }
+  if (k.i8_act8_u8_quads) {
+    ScopedEnv off("LNFAST_I8_DOT", "0");
+    check(!lnfast::kernels_for(best).i8_act8_u8_quads, "LNFAST_I8_DOT=0 turns vpdpbusd off");
+  }
   if (k.bf16_pairs_along_k) {
     ScopedEnv off("LNFAST_BF16_DOT", "0");
     check(!lnfast::kernels_for(best).bf16_pairs_along_k, "LNFAST_BF16_DOT=0 turns bf16 dots off");

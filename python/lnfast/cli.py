@@ -61,7 +61,7 @@ def _temperature(text: str) -> float:
     return value
 
 
-LOAD_OPTIONS = ("prefix", "layout", "weights", "isa", "zoneout", "forget_bias", "eps", "activation")
+LOAD_OPTIONS = ("prefix", "layout", "weights", "activations", "isa", "zoneout", "forget_bias", "eps", "activation")
 
 
 CHECKPOINT_HELP = "a PyTorch (.pt/.pth/.ckpt), TorchScript or safetensors file"
@@ -74,6 +74,8 @@ def _add_load_options(parser):
     parser.add_argument("--prefix", help=PREFIX_HELP)
     parser.add_argument("--layout", help=LAYOUT_HELP)
     parser.add_argument("--weights", choices=_core.WEIGHT_FORMATS, help="weight storage (default fp32)")
+    parser.add_argument("--activations", choices=_core.ACTIVATION_FORMATS,
+                        help="GEMM inputs: int8 (with --weights int8) uses integer dot products")
     # No fixed choices: the model checks the name against what this CPU has.
     parser.add_argument("--isa", help="force an instruction set (one of lnfast.supported_isas())")
     parser.add_argument("--zoneout", type=float, help="inference zoneout probability (haste)")

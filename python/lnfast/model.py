@@ -153,16 +153,22 @@ class Model:
     (half the bytes, ~3 significant digits per weight) or "int8" (a quarter,
     one scale per output row). Norms, gates and state stay float32; a
     step at batch 1 streams the weights, so fewer bytes is less time.
+
+    activations: "fp32" (default) or, with weights="int8" only, "int8": each
+    GEMM's input vector is rounded to int8 with its own scale (max|x| / 127)
+    per step, so the products run on integer dot products (AVX512-VNNI
+    vpdpbusd) where the CPU has them; elsewhere the same rounded inputs go
+    through the widening int8 path. Any other combination is a ValueError.
     """
 
     WEIGHT_FORMATS: Tuple[str, ...] = _core.WEIGHT_FORMATS
 
     def __init__(self, layers: Union[Cell, Sequence[Cell]], *, isa: Optional[str] = None,
-                 weights: str = "fp32") -> None:
-        self._build(layers, isa, weights)
+                 weights: str = "fp32", activations: str = "fp32") -> None:
+        self._build(layers, isa, weights, activations)
 
     def _build(self, layers: Union[Cell, Sequence[Cell]], isa: Optional[str],
-               weights: str) -> None:
+               weights: str, activations: str = "fp32") -> None:
         if isinstance(layers, (LSTM, GRU, RNN)):
             layers = [layers]
         layers = tuple(layers)
@@ -177,7 +183,7 @@ class Model:
         # a known weight format.
         self.layers: Tuple[Cell, ...] = layers
         self._requested_isa = isa
-        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights)
+        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights, activations)
 
     @property
     def input_size(self) -> int:
@@ -204,6 +210,11 @@ class Model:
     def weights(self) -> str:
         """How this model stores its weights: "fp32", "bf16" or "int8"."""
         return self._core.weights
+
+    @property
+    def activations(self) -> str:
+        """How each GEMM's inputs are multiplied: "fp32" or "int8"."""
+        return self._core.activations
 
     @property
     def isa(self) -> str:
@@ -276,11 +287,14 @@ class Model:
         return self._core.step_many(list(streams), X, out)
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
+        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
+                "activations": self.activations}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        self._build(state["layers"], state["isa"], state.get("weights", "fp32"))
+        self._build(state["layers"], state["isa"], state.get("weights", "fp32"),
+                    state.get("activations", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r})"
+        return (f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
+                f"activations={self.activations!r})")

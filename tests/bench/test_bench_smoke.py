@@ -14,6 +14,7 @@ from paths import ROOT
 BENCH = str(ROOT / "bench" / "run_bench.py")
 GOALS = ["bf16 >= 1.8x faster than fp32", "int8 >= 3x faster than fp32",
          "bf16 / its own floor", "int8 / its own floor",
+         "int8a8 faster than bf16", "int8a8 / its own floor",
          "onnxruntime (fp32) / lnfast-bf16", "torch eager / lnfast-bf16",
          "step_many B=16", "two threads >= 1.6x one thread"]
 
@@ -59,7 +60,7 @@ def test_throughput_smoke(tmp_path):
     tp = results["throughput"]
     assert tp["settings"]["mode"] == "smoke"
     assert tp["formats"] and tp["step_many"] and tp["threads"]
-    assert {"bf16", "int8"} <= set(tp["formats"][0]["accuracy"])
+    assert {"bf16", "int8", "int8a8"} <= set(tp["formats"][0]["accuracy"])
     assert all(c["identical"] for c in tp["threads"])
     assert len(tp["goals"]) == len(GOALS)
     assert (tmp_path / "throughput.png").exists() == plot

@@ -71,6 +71,19 @@ def test_run_with_bf16_weights(tmp_path):
     assert np.load(tmp_path / "y.npy").shape == (10, 192)
 
 
+def test_run_with_int8_activations(tmp_path):
+    X = np.random.default_rng(0).standard_normal((10, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    proc = lnfast_cli("run", CHECKPOINT_PATH, "--weights", "int8", "--activations", "int8",
+                      "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy")
+    assert proc.returncode == 0, proc.stderr
+    expected = lnfast.load(CHECKPOINT_PATH, weights="int8", activations="int8").stream().run(X)
+    assert np.array_equal(np.load(tmp_path / "y.npy"), expected)
+    assert_clean_error(lnfast_cli("run", CHECKPOINT_PATH, "--activations", "int8", "--input",
+                                  tmp_path / "x.npy", "--output", tmp_path / "z.npy"),
+                       "--activations", "needs weights='int8'")
+
+
 def test_run_errors_are_one_clean_line(tmp_path):
     np.save(tmp_path / "wrong.npy", np.zeros((5, 63), np.float32))
     proc = lnfast_cli("run", CHECKPOINT_PATH, "--input", tmp_path / "wrong.npy", "--output", tmp_path / "y.npy")

@@ -19,8 +19,10 @@ class Model {
  public:
   // Validates every spec (throws std::invalid_argument naming the problem)
   // and packs the weights for the kernels of `isa`, stored as `weights`.
+  // int8_activations (int8 weights only, else std::invalid_argument) rounds
+  // each GEMM's input vector to int8 too, for integer dot products.
   Model(std::vector<LayerSpec> layers, Isa isa,
-        WeightFormat weights = WeightFormat::F32);
+        WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -30,6 +32,7 @@ class Model {
   int num_layers() const;
   Isa isa() const { return isa_; }
   WeightFormat weight_format() const { return weights_; }
+  bool int8_activations() const { return int8_activations_; }
   const LayerSpec& layer(int k) const;
   // Floats of recurrent state of layer k (H, or 2H for an LSTM), and where
   // they start in a stream's flat state vector.
@@ -55,6 +58,7 @@ class Model {
   size_t widest_hidden_ = 0;
   Isa isa_;
   WeightFormat weights_;
+  bool int8_activations_;
   const KernelTable* kernels_;
 };
 

@@ -29,7 +29,7 @@ std::vector<float> sum_or_either(const std::vector<float>& a,
 }  // namespace
 
 PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
-                       WeightFormat format) {
+                       WeightFormat format, bool int8_activations) {
   PackedLayer L;
   L.type = s.type;
   L.input_size = s.input_size;
@@ -37,8 +37,8 @@ PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
   L.rows = gate_count(s.type) * s.hidden_size;
   const int panel = kernels.panel_rows;
   L.rows_padded = (L.rows + panel - 1) / panel * panel;
-  L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format);
-  L.w_hh = pack_matrix(s.w_hh, L.rows, s.hidden_size, kernels, format);
+  L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format, int8_activations);
+  L.w_hh = pack_matrix(s.w_hh, L.rows, s.hidden_size, kernels, format, int8_activations);
 
   const bool x_normed = !s.x_norms.empty();
   const bool h_normed = !s.h_norms.empty();

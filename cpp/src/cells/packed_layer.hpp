@@ -35,7 +35,7 @@ struct PackedLayer {
 };
 
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
-                       WeightFormat format);
+                       WeightFormat format, bool int8_activations = false);
 
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {

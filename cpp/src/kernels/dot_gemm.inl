@@ -10,7 +10,9 @@
 //   pass when several, so accumulators stay in registers), T (stored
 //   weight), XWord, WReg, XReg, Acc,
 //   load_w(const T*) -> WReg, load_x(const XWord*) -> XReg (broadcast),
-//   dot(Acc&, WReg, XReg), start(const float* y, bool accumulate) -> Acc,
+//   dot(Acc&, WReg, XReg),
+//   start(const float* y, bool accumulate, int input_offset) -> Acc
+//          (input_offset is DotInputs::offsets[t], 0 when null),
 //   finish(const Acc&, const float* row_scales, float input_scale,
 //          float* y, bool accumulate); input_scale is DotInputs::scales[t]
 //          (1 when null).
@@ -21,6 +23,7 @@ struct DotInputs {
   const typename D::XWord* words;
   int words_per_input;
   const float* scales;  // per input (int8: each input's peak), or null
+  const int* offsets;   // per input, the sum's starting value, or null
 };
 
 template <int NP, int NT>
@@ -30,7 +33,8 @@ void dot_block(const typename D::T* w, long group_stride, int groups,
   typename D::Acc acc[NP][NT];
   for (int j = 0; j < NP; ++j)
     for (int t = 0; t < NT; ++t)
-      acc[j][t] = D::start(y + static_cast<long>(t) * ldy + j * D::W, accumulate);
+      acc[j][t] = D::start(y + static_cast<long>(t) * ldy + j * D::W, accumulate,
+                           x.offsets ? x.offsets[t] : 0);
   for (int g = 0; g < groups; ++g) {
     const typename D::T* wg = w + g * group_stride;
     typename D::WReg wj[NP];
@@ -77,7 +81,8 @@ void dot_block_of(const typename D::T* w, int groups, DotInputs x, int batch,
     int t = 0;
     auto inputs_from = [&](int t0) {
       return DotInputs{x.words + static_cast<long>(t0) * x.words_per_input,
-                       x.words_per_input, x.scales ? x.scales + t0 : nullptr};
+                       x.words_per_input, x.scales ? x.scales + t0 : nullptr,
+                       x.offsets ? x.offsets + t0 : nullptr};
     };
     for (; t + NT <= batch; t += NT)
       dot_panels<NT>(count, wj, stride, groups, inputs_from(t), sj,
@@ -123,6 +128,6 @@ void bf16_pairs_dot_gemm(const typename D::T* packed, int rows, int cols, const 
   const int pairs = (cols + 1) / 2;
   thread_local std::vector<Words> words;
   bf16_input_pairs(x, ldx, batch, cols, pairs, words);
-  dot_gemm(packed, rows, pairs, 0, pairs, DotInputs{words.data(), pairs, nullptr}, batch,
+  dot_gemm(packed, rows, pairs, 0, pairs, DotInputs{words.data(), pairs, nullptr, nullptr}, batch,
            nullptr, y, ldy, accumulate);
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -60,6 +61,66 @@ void int8_input_digits(const float* x, int ldx, int batch, int cols, int quads,
       std::memcpy(out + 2 * kq, &h, sizeof h);
       std::memcpy(out + 2 * kq + 1, &l, sizeof l);
     }
+  }
+}
+
+float int8_quantize_row(const float* x, int cols, signed char* q) {
+  float peak = 0.0f;
+  bool finite = true;
+  for (int k = 0; k < cols; ++k) {
+    peak = std::fmax(peak, std::fabs(x[k]));
+    finite = finite && std::isfinite(x[k]);
+  }
+  if (!finite) {
+    std::memset(q, 0, static_cast<size_t>(cols));
+    return std::numeric_limits<float>::quiet_NaN();
+  }
+  if (peak >= kInt8FloatPeak) {
+    // In float, as the vector quantizers do (one multiply, then nearest
+    // even), so every path rounds each input to the same q.
+    const float inverse = kInt8FullScale / peak;
+    for (int k = 0; k < cols; ++k) q[k] = static_cast<signed char>(std::nearbyintf(x[k] * inverse));
+  } else {
+    // In double: for a peak below ~1e-37 the factor overflows a float.
+    const double inverse = peak > 0.0f ? kInt8FullScale / static_cast<double>(peak) : 0.0;
+    for (int k = 0; k < cols; ++k)
+      q[k] = static_cast<signed char>(std::nearbyint(static_cast<double>(x[k]) * inverse));
+  }
+  return peak;
+}
+
+void int8_input_quads(const float* x, int ldx, int batch, int cols, int quads,
+                      int slice_quads, std::vector<int>& words,
+                      std::vector<float>& peaks, std::vector<int>& offsets) {
+  const int slices = (quads + slice_quads - 1) / slice_quads;
+  words.assign(static_cast<size_t>(batch) * quads, 0);
+  peaks.resize(batch);
+  offsets.resize(static_cast<size_t>(slices) * batch);
+  for (int t = 0; t < batch; ++t) {
+    signed char* q = reinterpret_cast<signed char*>(words.data() + static_cast<size_t>(t) * quads);
+    peaks[t] = int8_quantize_row(x + static_cast<long>(t) * ldx, cols, q);
+    for (int s = 0; s < slices; ++s) {
+      const long k1 = std::min(static_cast<long>(cols), 4L * (s + 1) * slice_quads);
+      // Unsigned: -128 * sum may not fit int32, and wrapping is what
+      // vpdpbusd's own adds do.
+      unsigned int sum = 0;
+      for (long k = 4L * s * slice_quads; k < k1; ++k)
+        sum += static_cast<unsigned int>(static_cast<int>(q[k]));
+      const unsigned int offset = 0u - 128u * sum;
+      std::memcpy(&offsets[static_cast<size_t>(s) * batch + t], &offset, sizeof offset);
+    }
+  }
+}
+
+void int8_inputs_rounded(const float* x, int ldx, int batch, int cols,
+                         std::vector<float>& out) {
+  out.resize(static_cast<size_t>(batch) * cols);
+  std::vector<signed char> q(static_cast<size_t>(cols));
+  for (int t = 0; t < batch; ++t) {
+    const float peak = int8_quantize_row(x + static_cast<long>(t) * ldx, cols, q.data());
+    float* row = out.data() + static_cast<size_t>(t) * cols;
+    // q / 127 first, then the peak: the order gemm_i8_act8's dot path uses.
+    for (int k = 0; k < cols; ++k) row[k] = static_cast<float>(q[k]) / kInt8FullScale * peak;
   }
 }
 

@@ -30,4 +30,30 @@ constexpr float kDigitsFullScale = 32512.0f;  // 127 * 256: hi fits an int8
 void int8_input_digits(const float* x, int ldx, int batch, int cols, int quads,
                        std::vector<int>& words, std::vector<float>& peaks);
 
+// int8 activations (the int8-activations mode): each row of x gets one
+// int8 per element, q = round(x * kInt8FullScale / max|x|), and its peak
+// max|x| (NaN when the row is not finite, 0 for a zero row), so x ~ q *
+// peak / kInt8FullScale. The rounding error is at most max|x| / 254.
+// For peaks >= kInt8FloatPeak q is nearbyintf(x * (kInt8FullScale / peak))
+// in float (a vector quantizer may take over those rows and must round
+// the same); below it, in double, where the factor would overflow a float.
+constexpr float kInt8FullScale = 127.0f;
+constexpr float kInt8FloatPeak = 1e-30f;
+float int8_quantize_row(const float* x, int cols, signed char* q);
+
+// For vpdpbusd (u8 weights w + 128 by s8 inputs): words[t * quads + kq]
+// holds q of columns 4kq..4kq+3 (missing columns 0), peaks[t] as above,
+// and offsets[s * batch + t] = -128 * (sum of q over slice s, quads
+// [s * slice_quads, (s + 1) * slice_quads)), the starting value of that
+// slice's sum that takes the weights' +128 back out (int32 arithmetic
+// wraps, so only each slice's final sum must fit).
+void int8_input_quads(const float* x, int ldx, int batch, int cols, int quads,
+                      int slice_quads, std::vector<int>& words,
+                      std::vector<float>& peaks, std::vector<int>& offsets);
+
+// The same inputs as floats on their grid, q * peak / kInt8FullScale
+// (batch rows of `cols`), for the paths without integer dot products.
+void int8_inputs_rounded(const float* x, int ldx, int batch, int cols,
+                         std::vector<float>& out);
+
 }  // namespace lnfast

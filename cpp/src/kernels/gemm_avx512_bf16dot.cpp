@@ -34,7 +34,7 @@ struct D {
     return (__m512bh)_mm512_set1_epi32(static_cast<int>(*p));
   }
   static void dot(Acc& a, WReg w, XReg x) { a = _mm512_dpbf16_ps(a, w, x); }
-  static Acc start(const float* y, bool accumulate) {
+  static Acc start(const float* y, bool accumulate, int) {
     return accumulate ? _mm512_loadu_ps(y) : _mm512_setzero_ps();
   }
   static void finish(const Acc& a, const float*, float, float* y, bool) {

@@ -30,7 +30,7 @@ struct D {
   static WReg load_w(const T* p) { return vreinterpretq_bf16_u16(vld1q_u16(p)); }
   static XReg load_x(const XWord* p) { return vreinterpretq_bf16_u32(vld1q_dup_u32(p)); }
   static void dot(Acc& a, WReg w, XReg x) { a = vbfdotq_f32(a, w, x); }
-  static Acc start(const float* y, bool accumulate) {
+  static Acc start(const float* y, bool accumulate, int) {
     return accumulate ? vld1q_f32(y) : vdupq_n_f32(0.0f);
   }
   static void finish(const Acc& a, const float*, float, float* y, bool) { vst1q_f32(y, a); }

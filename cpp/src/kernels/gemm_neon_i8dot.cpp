@@ -46,7 +46,7 @@ struct D {
     a.hi = vdotq_s32(a.hi, w, x.hi);
     a.lo = vdotq_s32(a.lo, w, x.lo);
   }
-  static Acc start(const float*, bool) { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
+  static Acc start(const float*, bool, int) { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
   // y (+)= row_scale * (256 hi + lo) / kDigitsFullScale * input_peak, in
   // an order whose intermediates are the size of the float path's.
   static void finish(const Acc& a, const float* row_scales, float input_peak,
@@ -73,7 +73,7 @@ void gemm_i8_sdot(const signed char* packed, const float* row_scales, int rows,
   thread_local std::vector<int> words;
   thread_local std::vector<float> peaks;
   int8_input_digits(x, ldx, batch, cols, quads, words, peaks);
-  const DotInputs inputs{words.data(), 2 * quads, peaks.data()};
+  const DotInputs inputs{words.data(), 2 * quads, peaks.data(), nullptr};
   for (int q0 = 0; q0 < quads; q0 += kExactQuads)
     dot_gemm(packed, rows, quads, q0, quads - q0 < kExactQuads ? quads - q0 : kExactQuads,
              inputs, batch, row_scales, y, ldy, accumulate || q0 > 0);

@@ -32,6 +32,7 @@ struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512f = false;
   bool avx512_bf16 = false;
+  bool avx512_vnni = false;
 };
 
 CpuFeatures detect() {
@@ -50,6 +51,7 @@ CpuFeatures detect() {
   const bool avx512f = b & (1u << 16);
   f.avx2_fma = ymm_saved && avx2 && fma;
   f.avx512f = f.avx2_fma && zmm_saved && avx512f;
+  f.avx512_vnni = f.avx512f && (c & (1u << 11));
   if (f.avx512f && __get_cpuid_count(7, 1, &a, &b, &c, &d))
     f.avx512_bf16 = a & (1u << 5);
   return f;
@@ -187,11 +189,16 @@ const KernelTable& kernels_for(Isa isa) {
                                 isa_name(isa) + " is not supported here");
   switch (isa) {
 #if LNFAST_X86_KERNELS
-    case Isa::Avx512:
-      // LNFAST_BF16_DOT=0 keeps bf16 weights on the widening path.
-      return features().avx512_bf16 && dot_path_allowed("LNFAST_BF16_DOT")
-                 ? avx512_bf16dot_kernels()
-                 : avx512_kernels();
+    case Isa::Avx512: {
+      // LNFAST_BF16_DOT=0 keeps bf16 weights on the widening path,
+      // LNFAST_I8_DOT=0 int8 activations.
+      const bool bf16 = features().avx512_bf16 && dot_path_allowed("LNFAST_BF16_DOT");
+      const bool vnni = features().avx512_vnni && dot_path_allowed("LNFAST_I8_DOT");
+      static const KernelTable with_vnni[2] = {with_avx512_vnni(avx512_kernels()),
+                                               with_avx512_vnni(avx512_bf16dot_kernels())};
+      if (vnni) return with_vnni[bf16 ? 1 : 0];
+      return bf16 ? avx512_bf16dot_kernels() : avx512_kernels();
+    }
     case Isa::Avx2: return avx2_kernels();
 #endif
 #if LNFAST_ARM_KERNELS

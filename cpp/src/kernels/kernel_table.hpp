@@ -30,6 +30,14 @@ struct KernelTable {
   void (*gemm_i8)(const signed char* packed, const float* row_scales, int rows,
                   int cols, const float* x, int ldx, int batch, float* y,
                   int ldy, bool accumulate);
+  // int8 weights by activations quantized to one int8 each per input (a
+  // dynamic scale max|x| / 127 per input row), summed in int32 where the
+  // CPU has integer dot products and dequantized once per output:
+  // y (+)= scale[r] * (max|x_t| / 127) * sum_k q[r][k] * round(127 x_t[k] / max|x_t|).
+  // Elsewhere the inputs are rounded to that grid and go through gemm_i8.
+  void (*gemm_i8_act8)(const signed char* packed, const float* row_scales,
+                       int rows, int cols, const float* x, int ldx, int batch,
+                       float* y, int ldy, bool accumulate);
 
   // Population mean and variance by per-lane Welford merged with Chan.
   void (*moments)(const float* x, int n, float* mean, float* var);
@@ -68,6 +76,9 @@ struct KernelTable {
   bool bf16_pairs_along_k;
   // gemm_i8 wants its weights in quads along k (ARM SDOT); see pack_matrix.
   bool i8_quads_along_k;
+  // gemm_i8_act8 wants its weights as u8 (w + 128) in quads along k
+  // (vpdpbusd multiplies u8 by s8); otherwise plain int8 panels.
+  bool i8_act8_u8_quads;
 };
 
 const KernelTable& kernels_for(Isa isa);
@@ -78,6 +89,8 @@ const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
 // avx512_kernels() with bfloat16 GEMMs on vdpbf16ps (CPUs with AVX512_BF16).
 const KernelTable& avx512_bf16dot_kernels();
+// `base` (an AVX-512 table) with gemm_i8_act8 on vpdpbusd (AVX512_VNNI).
+KernelTable with_avx512_vnni(const KernelTable& base);
 // NEON, with int8 GEMMs on SDOT and/or bfloat16 GEMMs on BFDOT.
 const KernelTable& neon_kernels(bool int8_sdot, bool bf16_bfdot);
 

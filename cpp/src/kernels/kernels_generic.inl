@@ -190,6 +190,16 @@ void gemm_i8(const signed char* packed, const float* row_scales, int rows,
   gemm_any<LoadI8>(packed, row_scales, rows, cols, x, ldx, batch, y, ldy, accumulate);
 }
 
+// int8 activations without integer dot products: the same quantized inputs
+// (each on its int8 grid, as floats), through the widening int8 GEMM.
+void gemm_i8_act8(const signed char* packed, const float* row_scales, int rows,
+                  int cols, const float* x, int ldx, int batch, float* y,
+                  int ldy, bool accumulate) {
+  thread_local std::vector<float> rounded;
+  int8_inputs_rounded(x, ldx, batch, cols, rounded);
+  gemm_i8(packed, row_scales, rows, cols, rounded.data(), cols, batch, y, ldy, accumulate);
+}
+
 // ------------------------------------------------------------- moments ---
 
 struct Moments {
@@ -402,8 +412,8 @@ float stream_read(const float* p, long n) {
 }
 
 constexpr KernelTable make_table(Isa isa) {
-  return KernelTable{isa,     W,           kBlockPanels, gemm, gemm_bf16, gemm_i8,        moments,
+  return KernelTable{isa,     W,           kBlockPanels, gemm, gemm_bf16, gemm_i8, gemm_i8_act8, moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
-                     lstm_cell, lstm_hidden, stream_read, false, false};
+                     lstm_cell, lstm_hidden, stream_read, false, false, false};
 }

@@ -2,6 +2,9 @@
 // only); reached only after the run-time check in isa_detect.cpp.
 #include <immintrin.h>
 
+#include <vector>
+
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {

@@ -3,6 +3,9 @@
 // in isa_detect.cpp.
 #include <immintrin.h>
 
+#include <vector>
+
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {

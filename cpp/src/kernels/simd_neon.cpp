@@ -7,6 +7,9 @@
 
 #include <cstring>
 
+#include <vector>
+
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/neon_dot.hpp"
 

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstring>
 
+#include <vector>
+
+#include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace lnfast {

@@ -10,11 +10,16 @@
 
 namespace lnfast {
 
-Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights)
+Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
+             bool int8_activations)
     : specs_(std::move(layers)),
       isa_(isa),
       weights_(weights),
+      int8_activations_(int8_activations),
       kernels_(&kernels_for(isa)) {
+  if (int8_activations && weights != WeightFormat::I8)
+    throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
+                                weight_format_name(weights));
   if (specs_.empty())
     throw std::invalid_argument("a model needs at least one layer");
   for (size_t k = 0; k < specs_.size(); ++k) {
@@ -30,7 +35,7 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights)
   int offset = 0;
   for (const LayerSpec& spec : specs_) {
     packed_.push_back(
-        std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_)));
+        std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_, int8_activations_)));
     const PackedLayer& L = *packed_.back();
     state_offsets_.push_back(offset);
     offset += (spec.type == CellType::LSTM ? 2 : 1) * spec.hidden_size;

@@ -84,10 +84,12 @@ size_t PackedMatrix::bytes() const {
 }
 
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
-                         const KernelTable& kernels, WeightFormat format) {
+                         const KernelTable& kernels, WeightFormat format,
+                         bool int8_activations) {
   const int panel = kernels.panel_rows, block = kernels.block_panels;
   PackedMatrix m;
   m.format = format;
+  m.int8_activations = format == WeightFormat::I8 && int8_activations;
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = cols;
   m.stored_cols = cols;
@@ -122,7 +124,18 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
         const float q = std::nearbyint(v * inverse[r]);
         return static_cast<signed char>(std::max(-127.0f, std::min(127.0f, q)));
       };
-      if (kernels.i8_quads_along_k) {
+      if (m.int8_activations && kernels.i8_act8_u8_quads) {
+        // u8 = w + 128 for vpdpbusd; padding stays 0 but meets inputs of 0.
+        m.stored_cols = (cols + 3) / 4 * 4;
+        m.i8 = pack_panels_as<signed char>(
+            w, rows, cols, panel, block,
+            [&](int r, float v) {
+              return static_cast<signed char>(static_cast<unsigned char>(quantize(r, v)) ^ 0x80u);
+            },
+            KGroupSlot<4>(), m.stored_cols);
+      } else if (m.int8_activations) {
+        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize);
+      } else if (kernels.i8_quads_along_k) {
         m.stored_cols = (cols + 3) / 4 * 4;
         m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize,
                                            KGroupSlot<4>(), m.stored_cols);

@@ -21,14 +21,18 @@ struct PackedMatrix {
   std::vector<unsigned short> bf16;
   std::vector<signed char> i8;
   std::vector<float> row_scales;  // int8 only, one per padded row
+  // int8 only: multiplied by int8-rounded activations (gemm_i8_act8).
+  bool int8_activations = false;
 
   const void* data() const;
   size_t bytes() const;
 };
 
-// Packs a row-major (rows x cols) matrix into panels of the given format.
+// Packs a row-major (rows x cols) matrix into panels of the given format,
+// for int8 with int8_activations in the layout gemm_i8_act8 reads.
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
-                         const KernelTable& kernels, WeightFormat format);
+                         const KernelTable& kernels, WeightFormat format,
+                         bool int8_activations = false);
 
 // Row panels of `panel` rows (one SIMD register), grouped in blocks of
 // `block_panels` panels stored k-major with the block's panels side by side:

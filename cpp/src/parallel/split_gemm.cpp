@@ -34,7 +34,7 @@ void gemm_rows(const KernelTable& k, const PackedMatrix& w, int row0, int row1,
       return k.gemm_bf16(w.bf16.data() + offset, rows, w.cols, x, ldx, batch,
                          y + row0, ldy, accumulate);
     case WeightFormat::I8:
-      return k.gemm_i8(w.i8.data() + offset, w.row_scales.data() + row0, rows,
+      return (w.int8_activations ? k.gemm_i8_act8 : k.gemm_i8)(w.i8.data() + offset, w.row_scales.data() + row0, rows,
                        w.cols, x, ldx, batch, y + row0, ldy, accumulate);
   }
 }

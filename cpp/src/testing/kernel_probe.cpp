@@ -61,6 +61,7 @@ std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
 }
 
 bool bf16_dot_products(Isa isa) { return kernels_for(isa).bf16_pairs_along_k; }
+bool int8_activation_dot_products(Isa isa) { return kernels_for(isa).i8_act8_u8_quads; }
 
 std::vector<double> weight_pass_seconds(const Model& model, int repeats) {
   std::vector<double> out;

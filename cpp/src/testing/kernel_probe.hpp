@@ -23,6 +23,8 @@ std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
                         const std::vector<float>& y0);
 // Whether bf16 weights go through AVX512_BF16 dot products on this ISA.
 bool bf16_dot_products(Isa isa);
+// Whether int8 activations go through integer dot products on this ISA.
+bool int8_activation_dot_products(Isa isa);
 // Seconds taken by each of `repeats` passes over the model's packed weight
 // bytes with full-width loads and no arithmetic worth the name.
 std::vector<double> weight_pass_seconds(const Model& model, int repeats);

@@ -17,6 +17,7 @@ OPTION_HELP = {
     "activation": "'tanh' or 'relu' for RNN layers (nn.RNN's nonlinearity is not in the state_dict)",
     "isa": "instruction set for lnfast.Model: None (best available), 'scalar', 'avx2', 'avx512'",
     "weights": "weight storage for lnfast.Model: 'fp32' (default), 'bf16' or 'int8'",
+    "activations": "GEMM inputs for lnfast.Model: 'fp32' (default) or 'int8' (with weights 'int8' only)",
 }
 
 
@@ -30,6 +31,7 @@ class LoadOptions:
     activation: Optional[str] = None
     isa: Optional[str] = None
     weights: str = "fp32"
+    activations: str = "fp32"
 
     def __post_init__(self):
         # Checked here so that an error from building a cell later is about
@@ -48,6 +50,10 @@ class LoadOptions:
         if self.weights not in _core.WEIGHT_FORMATS:
             *most, last = map(repr, _core.WEIGHT_FORMATS)
             raise ValueError(f"load option weights must be {', '.join(most)} or {last}, got {self.weights!r}")
+        if self.activations not in _core.ACTIVATION_FORMATS:
+            raise ValueError(f"load option activations must be 'fp32' or 'int8', got {self.activations!r}")
+        if self.activations == "int8" and self.weights != "int8":
+            raise ValueError(f"load option activations='int8' needs weights='int8', got {self.weights!r}")
         if self.isa is not None and not isinstance(self.isa, str):
             raise TypeError(f"load option isa must be a str or None, got {self.isa!r}")
 
