@@ -48,7 +48,6 @@ def test_an_activation_that_contradicts_the_module_is_refused():
 
 @pytest.mark.parametrize("module, reason", [
     (nn.LSTM(4, 5, bidirectional=True), "bidirectional"),
-    (nn.LSTM(4, 5, proj_size=2), "proj_size"),
 ])
 def test_unstreamable_lstms_are_refused(module, reason):
     with pytest.raises(lnfast.LayoutError, match=reason):
@@ -70,3 +69,17 @@ def test_with_a_mapping_and_a_double_module():
                              b_ih="bias_ih", b_hh="bias_hh", gate_order="ifog")
     err64, _ = errors(lnfast.from_torch(cell, layout=mapping), cell, 7)
     assert err64 <= TOLERANCE_VS_FLOAT64
+
+
+def test_lstm_projections_load_with_no_options(tmp_path):
+    torch.manual_seed(0)
+    module = nn.LSTM(5, 9, num_layers=2, proj_size=4)
+    path = tmp_path / "proj.pt"
+    torch.save(module.state_dict(), path)
+    model = lnfast.load(path)
+    assert model.hidden_size == 4 and [c.output_size for c in model.layers] == [4, 4]
+    inputs = random_inputs(300, 5)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(inputs))[0].numpy()
+    assert np.abs(run_lnfast(model, inputs) - expected).max() <= 1e-5
+    assert "nn.LSTM(proj_size)" in str(lnfast.inspect(path))
