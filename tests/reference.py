@@ -49,10 +49,12 @@ class ReferenceLayer:
         rows = self.W.shape[0]
         self.b_ih = np.zeros(rows) if cell.b_ih is None else cell.b_ih.astype(np.float64)
         self.b_hh = np.zeros(rows) if cell.b_hh is None else cell.b_hh.astype(np.float64)
+        # An LSTM projection maps the H units to the output_size of h.
+        self.R = None if cell.w_hr is None else cell.w_hr.astype(np.float64)
 
     def zero_state(self):
-        H = self.H
-        return {"h": np.zeros(H), "c": np.zeros(H)} if isinstance(self.cell, lnfast.LSTM) else {"h": np.zeros(H)}
+        H, out = self.H, self.cell.output_size
+        return {"h": np.zeros(out), "c": np.zeros(H)} if isinstance(self.cell, lnfast.LSTM) else {"h": np.zeros(H)}
 
     def step(self, x, state):
         cell = self.cell
@@ -98,6 +100,8 @@ class ReferenceLayer:
             h = sigmoid(o) * np.tanh(c)
         else:
             h = sigmoid(o) * np.tanh(c)
+        if self.R is not None:
+            h = self.R @ h
         return {"h": self._zoneout(h, state["h"]), "c": c}
 
     def _gru(self, x, state):

@@ -458,7 +458,9 @@ class TorchRNNStepper:
     def initial_state(self, dtype=torch.float32):
         shape = (self.module.num_layers, 1, self.module.hidden_size)
         if isinstance(self.module, nn.LSTM):
-            return torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
+            # With proj_size, h has proj_size units and c hidden_size.
+            h_shape = (shape[0], 1, self.module.proj_size or shape[2])
+            return torch.zeros(h_shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
         return torch.zeros(shape, dtype=dtype)
 
     def step(self, x: torch.Tensor, state):
@@ -534,14 +536,12 @@ def to_lnfast_torch_rnn(module: nn.RNNBase) -> list:
     """Plain nn.LSTM / nn.GRU / nn.RNN: already lnfast's layout, no norms."""
     if module.bidirectional:
         raise ValueError("bidirectional layers cannot stream (SPEC 2.4)")
-    if isinstance(module, nn.LSTM) and module.proj_size:
-        raise ValueError("LSTM projections (proj_size) have no lnfast equivalent")
     cells = []
     for k in range(module.num_layers):
         weights = [_numpy(getattr(module, f"{name}_l{k}", None))
                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if isinstance(module, nn.LSTM):
-            cells.append(lnfast.LSTM(*weights))
+            cells.append(lnfast.LSTM(*weights, w_hr=_numpy(getattr(module, f"weight_hr_l{k}", None))))
         elif isinstance(module, nn.GRU):
             cells.append(lnfast.GRU(*weights))
         else:

@@ -87,3 +87,18 @@ VARIANTS = [
 def make_stack(kind: str, sizes, rng):
     """Layers of one variant: sizes = [input, h1, h2, ...]."""
     return [make_cell(kind, sizes[k], sizes[k + 1], rng) for k in range(len(sizes) - 1)]
+
+
+# Every LSTM norm and cell-norm placement, each composed with a projection.
+LSTM_VARIANTS = [kind for kind in VARIANTS if kind.startswith("lstm_")]
+
+
+def make_projected_cell(kind: str, I: int, H: int, P: int, rng) -> "lnfast.LSTM":
+    """make_cell's LSTM ``kind`` with h projected to P units: w_hh keeps its
+    first P columns (scaled as for H = P inputs) and w_hr is (P, H)."""
+    cell = make_cell(kind, I, H, rng)
+    options = {name: getattr(cell, name) for name in
+               ("norm", "ln_x", "ln_h", "ln_gates", "cell_norm", "ln_c", "forget_bias", "zoneout")}
+    w_hh = cell.w_hh[:, :P] * np.sqrt(H / P)
+    w_hr = rng.uniform(-1, 1, (P, H)).astype(np.float32) / np.sqrt(H)
+    return lnfast.LSTM(cell.w_ih, w_hh, cell.b_ih, cell.b_hh, w_hr=w_hr, **options)

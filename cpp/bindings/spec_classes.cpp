@@ -74,6 +74,8 @@ void bind_spec_classes(py::module_& m) {
       .LNFAST_VECTOR_FIELD(w_hh)
       .LNFAST_VECTOR_FIELD(b_ih)
       .LNFAST_VECTOR_FIELD(b_hh)
+      .def_readwrite("proj_size", &LayerSpec::proj_size)
+      .LNFAST_VECTOR_FIELD(w_hr)
       .def_readwrite("x_norms", &LayerSpec::x_norms)
       .def_readwrite("h_norms", &LayerSpec::h_norms)
       .def_readwrite("gate_norms", &LayerSpec::gate_norms)

@@ -140,4 +140,20 @@ LayerSpec make_layer(const std::string& kind, int I, int H, std::mt19937& rng) {
   return s;
 }
 
+LayerSpec make_projected_layer(const std::string& kind, int I, int H, int P,
+                               std::mt19937& rng) {
+  LayerSpec s = make_layer(kind, I, H, rng);
+  // w_hh keeps its first P columns, scaled as for P recurrent inputs.
+  const int rows = lnfast::gate_count(s.type) * H;
+  const float scale = static_cast<float>(std::sqrt(double(H) / P));
+  std::vector<float> w_hh(static_cast<size_t>(rows) * P);
+  for (int r = 0; r < rows; ++r)
+    for (int k = 0; k < P; ++k) w_hh[r * P + k] = s.w_hh[r * H + k] * scale;
+  s.w_hh = w_hh;
+  s.proj_size = P;
+  const double bound = 1.0 / std::sqrt(double(H));
+  s.w_hr = uniform_vector(rng, static_cast<size_t>(P) * H, -bound, bound);
+  return s;
+}
+
 }  // namespace lnfast_test

@@ -63,7 +63,7 @@ Vec projection(const std::vector<float>& w, const std::vector<float>& b,
 
 ReferenceStack::ReferenceStack(const std::vector<LayerSpec>& layers) {
   for (const LayerSpec& s : layers)
-    layers_.push_back({&s, Vec(s.hidden_size, 0.0), Vec(s.hidden_size, 0.0)});
+    layers_.push_back({&s, Vec(lnfast::output_size(s), 0.0), Vec(s.hidden_size, 0.0)});
 }
 
 const Vec& ReferenceStack::step(const float* x) {
@@ -107,7 +107,9 @@ void ReferenceStack::step_layer(Layer& L, const Vec& x) {
       for (int i = 0; i < H; ++i) h_new[i] = sigmoid(a[3 * H + i]) * std::tanh(c_out[i]);
     }
   }
-  for (int i = 0; i < H; ++i) L.h[i] = s.zoneout * L.h[i] + (1 - s.zoneout) * h_new[i];
+  if (s.proj_size > 0) h_new = matvec(s.w_hr, s.proj_size, h_new);
+  for (size_t i = 0; i < L.h.size(); ++i)
+    L.h[i] = s.zoneout * L.h[i] + (1 - s.zoneout) * h_new[i];
 }
 
 }  // namespace lnfast_test

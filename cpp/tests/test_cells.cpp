@@ -79,14 +79,15 @@ std::vector<float> run_model(const CellPath& p, const std::vector<lnfast::LayerS
   auto model = std::make_shared<const lnfast::Model>(layers, p.isa, p.format,
                                                        p.int8_activations);
   lnfast::Stream run(model), stepped(model);
-  std::vector<float> out(static_cast<size_t>(kSteps) * kHidden2);
+  const int out_size = model->hidden_size();  // a projection's P
+  std::vector<float> out(static_cast<size_t>(kSteps) * out_size);
   run.run(X.data(), kSteps, out.data());
   // The first 50 steps one at a time: the same bits as the run.
-  std::vector<float> h(kHidden2);
+  std::vector<float> h(out_size);
   bool same = true;
   for (int t = 0; t < 50; ++t) {
     stepped.step(&X[t * kInput], h.data());
-    same = same && std::equal(h.begin(), h.end(), &out[t * kHidden2]);
+    same = same && std::equal(h.begin(), h.end(), &out[t * out_size]);
   }
   check(same, what + ": stepping gives the run's bits");
   return out;
@@ -120,10 +121,10 @@ void test_split_rows(const std::vector<CellPath>& paths) {
 void test_cells() {
   const std::vector<CellPath> paths = cell_paths();
   std::vector<double> worst(paths.size(), 0.0), least(paths.size(), 1e30);
-  for (const char* kind : kVariants) {
-    std::mt19937 rng(3);
-    const std::vector<lnfast::LayerSpec> layers = {make_layer(kind, kInput, kHidden1, rng),
-                                                   make_layer(kind, kHidden1, kHidden2, rng)};
+  int variants = 0;
+  auto check_stack = [&](const std::string& kind, const std::vector<lnfast::LayerSpec>& layers,
+                         std::mt19937& rng) {
+    ++variants;
     const std::vector<float> X = normal_vector(rng, static_cast<size_t>(kSteps) * kInput);
     ReferenceStack reference(layers);
     std::vector<double> want;
@@ -133,7 +134,7 @@ void test_cells() {
     }
     for (size_t i = 0; i < paths.size(); ++i) {
       const CellPath& p = paths[i];
-      const std::string what = std::string(kind) + " on " + p.name;
+      const std::string what = kind + " on " + p.name;
       const std::vector<float> got = run_model(p, layers, X, what);
       double err = 0.0;
       for (size_t j = 0; j < want.size(); ++j) err = std::max(err, std::fabs(got[j] - want[j]));
@@ -142,10 +143,25 @@ void test_cells() {
       check(err <= p.bound && (p.format == WeightFormat::F32 || err > 0),
             what + ": max |h - float64| " + std::to_string(err));
     }
+  };
+  for (const char* kind : kVariants) {
+    std::mt19937 rng(3);
+    check_stack(kind, {make_layer(kind, kInput, kHidden1, rng),
+                       make_layer(kind, kHidden1, kHidden2, rng)}, rng);
+  }
+  // Every LSTM variant with a projection: h of the lower layer (P units)
+  // is the upper layer's input.
+  for (const char* kind : kVariants) {
+    if (std::string(kind).rfind("lstm", 0) != 0) continue;
+    std::mt19937 rng(5);
+    const int P = 11;  // below both hidden sizes
+    check_stack(std::string(kind) + "+proj",
+                {make_projected_layer(kind, kInput, kHidden1, P, rng),
+                 make_projected_layer(kind, P, kHidden2, P, rng)}, rng);
   }
   for (size_t i = 0; i < paths.size(); ++i)
     std::printf("cells %-26s %zu variants x %d steps: max |h - float64| %.2e to %.2e (bound %.0e)\n",
-                paths[i].name.c_str(), std::size(kVariants), kSteps, least[i], worst[i],
+                paths[i].name.c_str(), static_cast<size_t>(variants), kSteps, least[i], worst[i],
                 paths[i].bound);
   test_split_rows(paths);
 }

@@ -128,13 +128,35 @@ class _Cell:
     # The names stream.state gives the parts of this layer's state.
     state_parts: tuple = ("h",)
 
-    def __init__(self, w_ih, w_hh, b_ih, b_hh, norm: str, zoneout):
+    w_hr: Optional[np.ndarray] = None  # (P, H) when projected (LSTM only)
+
+    @property
+    def output_size(self) -> int:
+        """Units of h and of the layer's output: proj_size, or hidden_size."""
+        return self.hidden_size if self.w_hr is None else int(self.w_hr.shape[0])
+
+    def state_part_sizes(self) -> tuple:
+        """Units of each of state_parts: h has output_size, c hidden_size."""
+        return tuple(self.output_size if part == "h" else self.hidden_size
+                     for part in self.state_parts)
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh, norm: str, zoneout, w_hr=None):
         w_ih_arr = np.asarray(w_ih)
         w_hh_arr = np.asarray(w_hh)
+        recurrent = "P" if w_hr is not None else "H"
         if w_hh_arr.ndim != 2 or w_hh_arr.shape[0] % self.gates or w_hh_arr.shape[0] == 0:
             raise ValueError(
-                f"{self.family}: w_hh must have shape ({self.gates}*H, H), got {w_hh_arr.shape}")
+                f"{self.family}: w_hh must have shape ({self.gates}*H, {recurrent}), "
+                f"got {w_hh_arr.shape}")
         hidden = w_hh_arr.shape[0] // self.gates
+        # h has proj_size units when projected: w_hr is (P, H), w_hh (G*H, P).
+        self.w_hr = None
+        if w_hr is not None:
+            w_hr_arr = np.asarray(w_hr)
+            if w_hr_arr.ndim != 2 or w_hr_arr.shape[0] == 0 or w_hr_arr.shape[1] != hidden:
+                raise ValueError(f"{self.family}: w_hr must have shape (proj_size, {hidden}) "
+                                 f"to match w_hh's hidden size {hidden}, got {w_hr_arr.shape}")
+            self.w_hr = _real_array(w_hr_arr, f"{self.family}.w_hr", w_hr_arr.shape)
         if w_ih_arr.ndim != 2 or w_ih_arr.shape[0] != self.gates * hidden or w_ih_arr.shape[1] == 0:
             raise ValueError(
                 f"{self.family}: w_ih must have shape ({self.gates * hidden}, input_size) "
@@ -143,7 +165,7 @@ class _Cell:
         self.input_size = int(w_ih_arr.shape[1])
         rows = self.gates * hidden
         self.w_ih = _real_array(w_ih_arr, f"{self.family}.w_ih", (rows, self.input_size))
-        self.w_hh = _real_array(w_hh_arr, f"{self.family}.w_hh", (rows, hidden))
+        self.w_hh = _real_array(w_hh_arr, f"{self.family}.w_hh", (rows, self.output_size))
         self.b_ih = _optional_array(b_ih, f"{self.family}.b_ih", (rows,))
         self.b_hh = _optional_array(b_hh, f"{self.family}.b_hh", (rows,))
         if norm not in self._norm_choices:
@@ -162,6 +184,9 @@ class _Cell:
         spec.b_ih = self.b_ih
         spec.b_hh = self.b_hh
         spec.zoneout = self.zoneout
+        if self.w_hr is not None:
+            spec.proj_size = self.output_size
+            spec.w_hr = self.w_hr
         return spec
 
     # norm option -> the placements it fills (see _SEPARATE).
@@ -229,6 +254,9 @@ class LSTM(_Cell):
                   Addons, TF contrib, icefall)
     forget_bias is added to f after the norms (TF contrib/Magenta use 1.0);
     zoneout p gives h' = p h + (1 - p) h' (haste at inference).
+    w_hr (P, H): a projection (torch's proj_size): h' = w_hr (sigma(o) tanh(.))
+    with the cell norm as above; h and the output have P units, w_hh is
+    (4H, P), the state is {"h": (P,), "c": (H,)}.
     """
 
     family = "LSTM"
@@ -242,8 +270,9 @@ class LSTM(_Cell):
                  ln_x: Optional[LayerNorm] = None, ln_h: Optional[LayerNorm] = None,
                  ln_gates: Optional[Sequence[LayerNorm]] = None,
                  cell_norm: str = "none", ln_c: Optional[LayerNorm] = None,
-                 forget_bias: float = 0.0, zoneout: float = 0.0) -> None:
-        super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
+                 forget_bias: float = 0.0, zoneout: float = 0.0,
+                 w_hr: Optional[ArrayLike] = None) -> None:
+        super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout, w_hr)
         if cell_norm not in ("none", "output", "state"):
             raise ValueError(f"LSTM: cell_norm must be 'none', 'output' or 'state', got {cell_norm!r}")
         self.ln_x, self.ln_h, self.ln_gates = ln_x, ln_h, ln_gates
@@ -252,7 +281,10 @@ class LSTM(_Cell):
         self._set_core_spec()
 
     def _repr_options(self) -> str:
-        return f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
+        options = f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
+        if self.w_hr is not None:
+            options += f", proj_size={self.output_size}"
+        return options
 
     def _build(self):
         spec = self._normed_spec(_core.CellType.LSTM)

@@ -48,11 +48,12 @@ class Stream(_core.Stream):
                             f"lnfast.Model([...])), got {name}")
         super().__init__(model._core, model)
 
-    def _layers(self) -> Iterator[Tuple[int, int, Tuple[str, ...], int]]:
-        """(index, offset, part names, H) of every layer's state slice."""
+    def _layers(self) -> Iterator[Tuple[int, int, Tuple[str, ...], Tuple[int, ...]]]:
+        """(index, offset, part names, part sizes) of every layer's state
+        slice; h has the layer's output size, c its hidden size."""
         core = self.core_model
         for k, layer in enumerate(self.model.layers):
-            yield k, core.state_offset(k), layer.state_parts, layer.hidden_size
+            yield k, core.state_offset(k), layer.state_parts, layer.state_part_sizes()
 
     @property
     def state(self) -> LayerStates:
@@ -65,9 +66,12 @@ class Stream(_core.Stream):
         For torch's (h0, c0) form see ``torch_state``/``set_torch_state``.
         """
         flat = self.flat_state()
-        return [{name: flat[offset + j * H: offset + (j + 1) * H].copy()
-                 for j, name in enumerate(parts)}
-                for _, offset, parts, H in self._layers()]
+        views = []
+        for _, offset, parts, sizes in self._layers():
+            starts = offset + np.cumsum((0,) + sizes)
+            views.append({name: flat[starts[j]: starts[j + 1]].copy()
+                          for j, name in enumerate(parts)})
+        return views
 
     @state.setter
     def state(self, value: Sequence[Mapping[str, ArrayLike]]) -> None:
@@ -78,17 +82,17 @@ class Stream(_core.Stream):
         if len(value) != len(layers):
             raise ValueError(f"state has {len(value)} layers, the model has {len(layers)}")
         pieces = []
-        for k, _, parts, H in self._layers():
+        for k, _, parts, sizes in self._layers():
             item = value[k]
             if not isinstance(item, Mapping):
                 raise TypeError(f"state[{k}] must be a dict")
             if len(item) != len(parts):
                 raise ValueError(f"state[{k}] must have keys "
                                  + ("'h' and 'c'" if len(parts) == 2 else "'h' only"))
-            for name in parts:
+            for name, size in zip(parts, sizes):
                 if name not in item:
                     raise ValueError(f"state[{k}] lacks {name!r}")
-                pieces.append(float32_array(item[name], f"state[{k}][{name!r}]", (H,)))
+                pieces.append(float32_array(item[name], f"state[{k}][{name!r}]", (size,)))
         self.set_flat_state(np.concatenate(pieces))  # the core checks finiteness
 
     def torch_state(self) -> Tuple[NDArray[np.float32], Optional[NDArray[np.float32]]]:

@@ -105,6 +105,8 @@ FAMILIES: Dict[str, Family] = {
         tc.to_lnfast_per_gate_lstm),
     "torch_lstm": Family(lambda i, h, layers, **kw: nn.LSTM(i, h, layers, **kw),
                          tc.to_lnfast_torch_rnn),
+    "torch_lstm_proj": Family(lambda i, h, layers, **kw: nn.LSTM(i, h, layers, **kw),
+                              tc.to_lnfast_torch_rnn),
     "torch_gru": Family(lambda i, h, layers, **kw: nn.GRU(i, h, layers, **kw),
                         tc.to_lnfast_torch_rnn),
     "torch_rnn": Family(lambda i, h, layers, **kw: nn.RNN(i, h, layers, **kw),
@@ -167,6 +169,13 @@ VARIANTS = (
     + _sizes_for("magenta_lstm", [ONE] * 6)
     + _sizes_for("torch_lstm", [ONE, (2, {"bias": False}), (3, {}), (1, {"bias": False}),
                                 (2, {}), (3, {"bias": False})])
+    # proj_size P < H (torch requires it, so no H = 1); h, the output and
+    # w_hh's columns have P units.
+    + [Variant("torch_lstm_proj", hidden, inputs, layers, steps, tuple(options.items()))
+       for hidden, inputs, layers, steps, options in [
+           (3, 13, 1, 1000, {"proj_size": 1}), (17, 80, 2, 1000, {"proj_size": 5}),
+           (37, 1, 2, 1000, {"proj_size": 36, "bias": False}),
+           (100, 5, 3, 1000, {"proj_size": 17}), (256, 13, 2, 300, {"proj_size": 128})]]
     + _sizes_for("torch_gru", [ONE, (2, {"bias": False}), (3, {}), (1, {"bias": False}),
                                (2, {}), (3, {"bias": False})])
     + _sizes_for("torch_rnn", [ONE, (2, {"bias": False}), (3, {"nonlinearity": "relu"}),

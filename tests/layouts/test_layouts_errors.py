@@ -81,9 +81,11 @@ def test_bidirectional_networks_load_but_refuse_to_stream(tmp_path, make):
     assert "bidirectional" in message and "from the end" in message and "model.run(X)" in message
 
 
-def test_lstm_projections_are_refused(tmp_path):
-    message = load_error(save(tmp_path, nn.LSTM(5, 7, proj_size=3).state_dict()))
-    assert "proj_size" in message and "not supported" in message
+def test_a_projection_of_the_wrong_width_names_its_key(tmp_path):
+    state = nn.LSTM(5, 7, proj_size=3).state_dict()
+    state["weight_hr_l0"] = state["weight_hr_l0"][:, :6].clone()
+    message = load_error(save(tmp_path, state))
+    assert "weight_hh_l0" in message or "weight_hr_l0" in message
 
 
 def test_a_nan_weight_names_the_layer(tmp_path):

@@ -46,14 +46,6 @@ def test_an_activation_that_contradicts_the_module_is_refused():
         lnfast.from_torch(nn.RNN(4, 5, nonlinearity="relu"), activation="tanh")
 
 
-@pytest.mark.parametrize("module, reason", [
-    (nn.LSTM(4, 5, proj_size=2), "proj_size"),
-])
-def test_unstreamable_lstms_are_refused(module, reason):
-    with pytest.raises(lnfast.LayoutError, match=reason):
-        lnfast.from_torch(module)
-
-
 def test_same_model_as_loading_the_saved_state_dict(tmp_path):
     stack = random(tc.HasteLayerNormGRU(5, 11), 11)
     path = tmp_path / "haste.pt"
@@ -69,3 +61,17 @@ def test_with_a_mapping_and_a_double_module():
                              b_ih="bias_ih", b_hh="bias_hh", gate_order="ifog")
     err64, _ = errors(lnfast.from_torch(cell, layout=mapping), cell, 7)
     assert err64 <= TOLERANCE_VS_FLOAT64
+
+
+def test_lstm_projections_load_with_no_options(tmp_path):
+    torch.manual_seed(0)
+    module = nn.LSTM(5, 9, num_layers=2, proj_size=4)
+    path = tmp_path / "proj.pt"
+    torch.save(module.state_dict(), path)
+    model = lnfast.load(path)
+    assert model.hidden_size == 4 and [c.output_size for c in model.layers] == [4, 4]
+    inputs = random_inputs(300, 5)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(inputs))[0].numpy()
+    assert np.abs(run_lnfast(model, inputs) - expected).max() <= 1e-5
+    assert "nn.LSTM(proj_size)" in str(lnfast.inspect(path))

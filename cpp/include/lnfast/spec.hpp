@@ -77,6 +77,11 @@ struct LayerSpec {
   std::vector<float> w_hh;  // (G*H, H)
   std::vector<float> b_ih;  // (G*H) or empty
   std::vector<float> b_hh;  // (G*H) or empty
+  // LSTM projection (torch's proj_size): h' = w_hr (o * tanh(c')), the
+  // state's h and the layer's output have proj_size units, w_hh is
+  // (G*H, proj_size). Empty: no projection (proj_size 0).
+  int proj_size = 0;
+  std::vector<float> w_hr;  // (proj_size, H) or empty
 
   // Norms on W x and on U h ("separate" placement; the paper's GRU uses two
   // segments each). When a projection is normalized its bias is added after
@@ -98,5 +103,16 @@ struct LayerSpec {
   // haste's inference-time zoneout: h' = p h + (1-p) h'.
   float zoneout = 0.0f;
 };
+
+// Units of the layer's output and of its recurrent input h.
+inline int output_size(const LayerSpec& s) {
+  return s.proj_size > 0 ? s.proj_size : s.hidden_size;
+}
+
+// Floats of stream state the layer keeps: h (output_size), then c (H) for
+// an LSTM.
+inline int state_floats(const LayerSpec& s) {
+  return output_size(s) + (s.type == CellType::LSTM ? s.hidden_size : 0);
+}
 
 }  // namespace lnfast

@@ -33,7 +33,7 @@ void finish_gru(const KernelTable& k, const PackedLayer& layer, float* xw,
 inline void step_layer(const KernelTable& k, const PackedLayer& layer,
                        float* xw, float* state, float* h_out, float* scratch) {
   const RecurrentTarget target = begin_step(k, layer, xw, scratch);
-  split_gemm(k, layer.w_hh, state, layer.hidden_size, 1, target.y,
+  split_gemm(k, layer.w_hh, state, layer.output_size, 1, target.y,
              layer.rows_padded, target.accumulate);
   finish_step(k, layer, xw, state, h_out, scratch);
 }

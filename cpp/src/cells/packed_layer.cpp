@@ -38,7 +38,13 @@ PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
   const int panel = kernels.panel_rows;
   L.rows_padded = (L.rows + panel - 1) / panel * panel;
   L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format, int8_activations);
-  L.w_hh = pack_matrix(s.w_hh, L.rows, s.hidden_size, kernels, format, int8_activations);
+  L.output_size = output_size(s);
+  L.w_hh = pack_matrix(s.w_hh, L.rows, L.output_size, kernels, format, int8_activations);
+  L.proj_rows_padded = 0;
+  if (s.proj_size > 0) {
+    L.proj_rows_padded = (s.proj_size + panel - 1) / panel * panel;
+    L.w_hr = pack_matrix(s.w_hr, s.proj_size, s.hidden_size, kernels, format, int8_activations);
+  }
 
   const bool x_normed = !s.x_norms.empty();
   const bool h_normed = !s.h_norms.empty();

@@ -15,9 +15,12 @@ struct PackedLayer {
   int input_size, hidden_size;
   int rows;         // G * H
   int rows_padded;  // rows rounded up to the kernel's panel
+  int output_size;  // h's units: proj_size, or hidden_size
+  int proj_rows_padded;  // output_size rounded up when projected, else 0
 
   PackedMatrix w_ih;  // rows_padded x input_size
-  PackedMatrix w_hh;  // rows_padded x hidden_size
+  PackedMatrix w_hh;  // rows_padded x output_size
+  PackedMatrix w_hr;  // proj_rows_padded x hidden_size, when projected
 
   // The input GEMM starts from x_init (empty: from 0). For RNN/LSTM every
   // bias that no norm separates is folded in here; the rest is x_post,
@@ -39,7 +42,8 @@ PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
 
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {
-  return 4 * static_cast<size_t>(layer.rows_padded) + layer.hidden_size;
+  return 4 * static_cast<size_t>(layer.rows_padded) + layer.hidden_size +
+         layer.proj_rows_padded;
 }
 
 }  // namespace lnfast

@@ -39,7 +39,7 @@ float* finish_pre_activations(const KernelTable& k, const PackedLayer& layer,
 
 void commit_hidden(const KernelTable& k, const PackedLayer& layer,
                    float* h_new, float* h_state, float* h_out) {
-  const int H = layer.hidden_size;
+  const int H = layer.output_size;
   if (layer.zoneout != 0.0f)
     k.lerp_scalar(layer.zoneout, h_new, h_state, h_new, H);
   std::memcpy(h_state, h_new, sizeof(float) * H);

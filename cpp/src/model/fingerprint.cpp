@@ -150,6 +150,11 @@ std::uint64_t model_fingerprint(const std::vector<LayerSpec>& layers, WeightForm
     r.add(float_bits(s.forget_bias));
     r.add(s.gru_paper_update ? 1 : 0);
     r.add(float_bits(s.zoneout));
+    // Only projected layers add these, so every earlier fingerprint holds.
+    if (s.proj_size > 0) {
+      r.add(static_cast<std::uint64_t>(s.proj_size));
+      r.add(s.w_hr);
+    }
   }
   return r.hash();
 }

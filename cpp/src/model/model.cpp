@@ -24,12 +24,12 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
     throw std::invalid_argument("a model needs at least one layer");
   for (size_t k = 0; k < specs_.size(); ++k) {
     validate_layer_spec(specs_[k], "layer " + std::to_string(k));
-    if (k > 0 && specs_[k].input_size != specs_[k - 1].hidden_size)
+    if (k > 0 && specs_[k].input_size != output_size(specs_[k - 1]))
       throw std::invalid_argument(
           "layer " + std::to_string(k) + " takes inputs of size " +
           std::to_string(specs_[k].input_size) + ", but layer " +
           std::to_string(k - 1) + " below it outputs " +
-          std::to_string(specs_[k - 1].hidden_size));
+          std::to_string(output_size(specs_[k - 1])));
   }
   fingerprint_ = model_fingerprint(specs_, weights_);
   int offset = 0;
@@ -38,15 +38,16 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
         std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_, int8_activations_)));
     const PackedLayer& L = *packed_.back();
     state_offsets_.push_back(offset);
-    offset += (spec.type == CellType::LSTM ? 2 : 1) * spec.hidden_size;
-    weight_count_ += static_cast<long long>(spec.w_ih.size() + spec.w_hh.size());
+    offset += state_floats(spec);
+    weight_count_ += static_cast<long long>(spec.w_ih.size() + spec.w_hh.size() +
+                                            spec.w_hr.size());
     // Scratch: this layer's step, its input projection, and the hidden
     // vector handed to the next layer.
     scratch_floats_ = std::max(scratch_floats_,
                                layer_scratch_floats(L) + L.rows_padded);
   }
   for (const LayerSpec& spec : specs_)
-    widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(spec.hidden_size));
+    widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(output_size(spec)));
   scratch_floats_ += 2 * widest_hidden_;
   total_state_ = offset;
 }
@@ -54,12 +55,12 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
 Model::~Model() = default;
 
 int Model::input_size() const { return specs_.front().input_size; }
-int Model::hidden_size() const { return specs_.back().hidden_size; }
+int Model::hidden_size() const { return output_size(specs_.back()); }
 int Model::num_layers() const { return static_cast<int>(specs_.size()); }
 float Model::read_weights_once() const {
   float total = 0.0f;
   for (const auto& L : packed_)
-    for (const PackedMatrix* w : {&L->w_ih, &L->w_hh})
+    for (const PackedMatrix* w : {&L->w_ih, &L->w_hh, &L->w_hr})
       total += kernels_->stream_read(static_cast<const float*>(w->data()),
                                      static_cast<long>(w->bytes() / sizeof(float)));
   return total;
@@ -68,8 +69,7 @@ float Model::read_weights_once() const {
 const LayerSpec& Model::layer(int k) const { return specs_.at(k); }
 int Model::state_offset(int k) const { return state_offsets_.at(k); }
 int Model::state_size(int k) const {
-  const LayerSpec& s = specs_.at(k);
-  return (s.type == CellType::LSTM ? 2 : 1) * s.hidden_size;
+  return state_floats(specs_.at(k));
 }
 
 }  // namespace lnfast

@@ -48,7 +48,7 @@ void Stream::step_many(const Model& m, Stream* const* streams, int B,
   const float* input = X;
   for (int l = 0; l < m.num_layers(); ++l) {
     const PackedLayer& L = *m.packed_[l];
-    const int H = L.hidden_size, P = L.rows_padded;
+    const int H = L.output_size, P = L.rows_padded;
     const bool top = l + 1 == m.num_layers();
     float* h_out = top ? out : layer_out[l % 2];
     project_inputs(k, L, input, L.input_size, B, slices, static_cast<int>(S));

@@ -69,13 +69,13 @@ void Stream::run(const float* X, int T, float* out) {
     for (int l = 0; l < m.num_layers(); ++l) {
       const PackedLayer& L = *m.packed_[l];
       const bool top = l + 1 == m.num_layers();
-      float* h_seq = top ? out + static_cast<size_t>(t0) * L.hidden_size
+      float* h_seq = top ? out + static_cast<size_t>(t0) * L.output_size
                          : seq[l % 2];
       project_inputs(k, L, input, L.input_size, len, xw_all, L.rows_padded);
       float* state = state_.data() + m.state_offsets_[l];
       for (int t = 0; t < len; ++t)
         step_layer(k, L, xw_all + static_cast<size_t>(t) * L.rows_padded, state,
-                   h_seq + static_cast<size_t>(t) * L.hidden_size, step_scratch);
+                   h_seq + static_cast<size_t>(t) * L.output_size, step_scratch);
       input = h_seq;
     }
   }

@@ -87,7 +87,14 @@ void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
   const int H = s.hidden_size;
   const size_t rows = static_cast<size_t>(G) * H;
   check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
-  check_size(layer, "w_hh", s.w_hh.size(), rows * H, false);
+  if (s.proj_size < 0 || (s.proj_size > 0 && s.type != CellType::LSTM))
+    (SpecError(layer) << "a projection (proj_size " << s.proj_size
+                      << ") exists only for LSTM layers, with proj_size > 0")
+        .raise();
+  check_size(layer, "w_hh", s.w_hh.size(), rows * output_size(s), false);
+  check_size(layer, "w_hr", s.w_hr.size(),
+             static_cast<size_t>(s.proj_size) * H, false);
+  check_finite(layer, "w_hr", s.w_hr);
   check_size(layer, "b_ih", s.b_ih.size(), rows, true);
   check_size(layer, "b_hh", s.b_hh.size(), rows, true);
   check_finite(layer, "w_ih", s.w_ih);

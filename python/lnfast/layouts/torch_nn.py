@@ -27,9 +27,6 @@ _LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l
 # Layer indices have at most 6 digits: no real stack is deeper, and a longer
 # number from a hostile file must not reach int() or range().
 
-PROJECTION = (
-    "LSTM projections (proj_size, keys weight_hr_l{k}) are not supported by lnfast; "
-    "only unprojected layers can be loaded")
 
 
 def expected_weight_hh(family: Optional[str], hidden) -> str:
@@ -70,6 +67,29 @@ def plain_layer(tensors: TensorSet, keys: Dict[str, str], family: Optional[str],
     return LayerPlan(family, weights)
 
 
+def projected_lstm_layer(tensors: TensorSet, keys: Dict[str, str],
+                         input_size: Optional[int]) -> LayerPlan:
+    """An LSTM layer with a projection of h (torch's proj_size and the
+    sources that follow it): w_hh (4H, P) gives H and P, w_hr is (P, H)."""
+    if keys["w_hh"] not in tensors:
+        raise tensors.missing(keys["w_hh"], role="recurrent weights")
+    shape = tensors.shape(keys["w_hh"])
+    gates = GATE_COUNT["LSTM"]
+    if len(shape) != 2 or 0 in shape or shape[0] % gates:
+        raise tensors.error(f"tensor {keys['w_hh']!r} (recurrent weights) has shape "
+                            f"{format_shape(shape)}, expected (4*H, proj_size)")
+    rows, proj = shape
+    hidden = rows // gates
+    weights = {
+        "w_ih": tensors.get(keys["w_ih"], (rows, input_size or "input_size"), "input weights"),
+        "w_hh": tensors.get(keys["w_hh"], (rows, proj), "recurrent weights"),
+        "b_ih": tensors.get_optional(keys["b_ih"], (rows,), "input bias"),
+        "b_hh": tensors.get_optional(keys["b_hh"], (rows,), "recurrent bias"),
+        "w_hr": tensors.get(keys["w_hr"], (proj, hidden), "projection weights"),
+    }
+    return LayerPlan("LSTM", weights)
+
+
 # --------------------------------------------------------------------------
 # nn.LSTM / nn.GRU / nn.RNN: all layers under one prefix
 
@@ -84,7 +104,11 @@ class TorchStack:
         keys = {"w_ih": f"{p}weight_ih_l{k}", "w_hh": f"{p}weight_hh_l{k}",
                 "b_ih": f"{p}bias_ih_l{k}", "b_hh": f"{p}bias_hh_l{k}"}
         # Every layer takes the size below it: layer 0 the input, then H.
-        plan = plain_layer(tensors, keys, candidate.family if k else None, candidate.sizes[k])
+        if f"{p}weight_hr_l{k}" in tensors:
+            plan = projected_lstm_layer(tensors, dict(keys, w_hr=f"{p}weight_hr_l{k}"),
+                                        candidate.sizes[k])
+        else:
+            plan = plain_layer(tensors, keys, candidate.family if k else None, candidate.sizes[k])
         plan.source_prefix = p
         return plan
 
@@ -131,9 +155,7 @@ def _first_missing(layers: List[int], count: int) -> List[int]:
 
 def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) -> Candidate:
     problem = None
-    if "projection" in flags:
-        problem = PROJECTION
-    elif layers != list(range(len(layers))):
+    if layers != list(range(len(layers))):
         missing_count = layers[-1] + 1 - len(layers)
         shown = ", ".join(map(str, _first_missing(layers, 5)))
         if missing_count > 5:
@@ -149,6 +171,8 @@ def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) 
     sizes = [dim_of(tensors, f"{prefix}weight_ih_l0", -1)]
     sizes += [dim_of(tensors, f"{prefix}weight_hh_l{k}", -1) for k in layers]
     kind = f"nn.{family}" if family else "nn.LSTM/GRU/RNN"
+    if "projection" in flags:
+        kind += "(proj_size)"
     if "reverse" in flags:
         return bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem)
     return Candidate(layout=NAME, kind=kind, family=family, prefix=prefix,
