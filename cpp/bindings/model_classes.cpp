@@ -79,7 +79,12 @@ void bind_stream(py::module_& m) {
         BusyGuard guard(s);
         s.stream.reset();
       })
-      .def("flat_state", [](const PyStream& s) { return to_array(s.stream.state()); },
+      .def("flat_state", [](PyStream& s) {
+        // Guarded like step: a copy taken mid-step would match no state the
+        // stream ever had. state, copy() and pickling all read through here.
+        BusyGuard guard(s);
+        return to_array(s.stream.state());
+      },
            "Every layer's state in one vector (see Model.state_offset).")
       .def("set_flat_state", [](PyStream& s, py::handle v) {
         FloatArray a = as_float_array(v, "state");
