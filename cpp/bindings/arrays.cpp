@@ -8,6 +8,8 @@ namespace lnfast_py {
 
 namespace {
 
+constexpr int kAligned = py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+
 std::string shape_str(const py::array& a) {
   std::ostringstream s;
   s << "(";
@@ -24,7 +26,7 @@ FloatArray as_float_array(py::handle obj, const char* what) {
   if (py::isinstance<FloatArray>(obj)) {
     auto arr = py::reinterpret_borrow<py::array>(obj);
     if (arr.dtype().is(py::dtype::of<float>()) &&
-        (arr.flags() & py::array::c_style))
+        (arr.flags() & py::array::c_style) && (arr.flags() & kAligned))
       return py::reinterpret_borrow<FloatArray>(obj);
   }
   py::array arr = py::array::ensure(obj);
@@ -35,7 +37,10 @@ FloatArray as_float_array(py::handle obj, const char* what) {
   if (kind != 'f' && kind != 'i' && kind != 'u')
     throw py::type_error(std::string(what) + " must hold real numbers, got dtype " +
                          std::string(py::str(arr.dtype())));
-  using Converting = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  // Aligned too: a float32 view at an odd byte offset is copied, so no
+  // kernel ever loads a float from an address that is not a multiple of 4.
+  using Converting =
+      py::array_t<float, py::array::c_style | py::array::forcecast | kAligned>;
   Converting converted = Converting::ensure(arr);
   if (!converted)
     throw py::type_error(std::string(what) + " could not be converted to float32");
@@ -72,6 +77,10 @@ OutputArray output_array(py::handle out, const std::vector<py::ssize_t>& shape) 
                          std::string(py::str(arr.dtype())));
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error("out must be C-contiguous");
+  if (!(arr.flags() & kAligned))
+    throw py::value_error(
+        "out must be aligned for float32 (its data starts at an address that "
+        "is not a multiple of 4)");
   if (!arr.writeable()) throw py::value_error("out is read-only");
   require_shape(arr, shape, "out");
   return {py::reinterpret_borrow<py::array_t<float>>(out),

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "refuse_uninitialised.hpp"  // before any cast of a bound type
+
 namespace lnfast_py {
 
 namespace py = pybind11;

@@ -114,10 +114,16 @@ void bind_stream(py::module_& m) {
         s.stream.reset();
       }, "Set every layer's state back to zeros, as a new stream starts.\n\n"
          "Raises RuntimeError when another thread is using this stream.")
-      .def("flat_state", [](const PyStream& s) { return to_array(s.stream.state()); },
+      .def("flat_state", [](PyStream& s) {
+        // Guarded like step: a copy taken mid-step would match no state the
+        // stream ever had. state, copy() and pickling all read through here.
+        BusyGuard guard(s);
+        return to_array(s.stream.state());
+      },
            "Every layer's state in one new float32 vector of model.state_size floats,\n"
            "bottom layer first, h then c per LSTM layer (layer k starts at\n"
-           "core_model.state_offset(k)). A copy: changing it changes nothing.")
+           "core_model.state_offset(k)). A copy: changing it changes nothing.\n\n"
+           "Raises RuntimeError when another thread is using this stream.")
       .def("set_flat_state", [](PyStream& s, py::handle v) {
         FloatArray a = as_float_array(v, "state");
         require_shape(a, {s.stream.model()->total_state_size()}, "state");

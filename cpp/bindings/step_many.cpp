@@ -13,13 +13,17 @@ py::array_t<float> step_many(const std::shared_ptr<lnfast::Model>& model,
   const py::ssize_t B = static_cast<py::ssize_t>(streams.size());
   FloatArray xa = as_float_array(X, "X");
   require_shape(xa, {B, model->input_size()}, "X");
+  // Owning references for the whole call: a sequence may build each item
+  // in __getitem__, and nothing else would keep it alive once the GIL goes.
+  std::vector<py::object> owners;
   std::vector<PyStream*> held;
   std::vector<lnfast::Stream*> raw;
   for (py::ssize_t b = 0; b < B; ++b) {
-    py::handle item = streams[b];
+    py::object item = streams[b];
     if (!py::isinstance<PyStream>(item))
       throw py::type_error("streams[" + std::to_string(b) + "] is not an lnfast stream");
     held.push_back(item.cast<PyStream*>());
+    owners.push_back(std::move(item));
     raw.push_back(&held.back()->stream);
   }
   // Before any guard: a stream listed twice would otherwise read as one

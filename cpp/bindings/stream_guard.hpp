@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "lnfast/model.hpp"
+#include "refuse_uninitialised.hpp"
 
 namespace lnfast_py {
 
@@ -23,6 +24,12 @@ struct PyStream {
   py::object owner;
   std::atomic<bool> busy{false};
 };
+
+}  // namespace lnfast_py
+
+LNFAST_REFUSE_UNINITIALISED(lnfast_py::PyStream)
+
+namespace lnfast_py {
 
 // Holds a stream for one call; throws RuntimeError when another thread
 // holds it.

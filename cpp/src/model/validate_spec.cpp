@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -40,9 +41,11 @@ void check_finite(const std::string& layer, const char* name, const std::vector<
 }
 
 void check_norm(const std::string& layer, const std::string& name, const Norm& n, int limit) {
-  if (n.size <= 0 || n.offset < 0 || n.offset + n.size > limit)
+  // In 64 bits: an offset near 2^31 would wrap an int sum below the limit.
+  const long long end = static_cast<long long>(n.offset) + n.size;
+  if (n.size <= 0 || n.offset < 0 || end > limit)
     (SpecError(layer) << name << " covers units [" << n.offset << ", "
-                      << n.offset + n.size << "), which is not inside [0, "
+                      << end << "), which is not inside [0, "
                       << limit << ")")
         .raise();
   check_size(layer, (name + ".gamma").c_str(), n.gamma.size(), n.size, true);
@@ -86,6 +89,9 @@ void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
   const int G = gate_count(s.type);
   const int H = s.hidden_size;
   const size_t rows = static_cast<size_t>(G) * H;
+  // Units are counted in int everywhere downstream.
+  if (rows > static_cast<size_t>(std::numeric_limits<int>::max()))
+    (SpecError(layer) << "hidden_size " << H << " is too large").raise();
   check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
   if (s.proj_size < 0 || (s.proj_size > 0 && s.type != CellType::LSTM))
     (SpecError(layer) << "a projection (proj_size " << s.proj_size

@@ -55,10 +55,18 @@ void WorkerPool::set_threads(int n) {
 }
 
 void WorkerPool::run(Task task, void* context) {
-  const int parts = threads();
   std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
-  if (parts == 1 || !owner.owns_lock() || workers_.empty()) {
-    for (int p = 0; p < parts; ++p) task(context, p, parts);
+  if (!owner.owns_lock()) {
+    // Another job runs, or set_threads is resizing: the pool's part count
+    // may change under us, so this caller does the whole job as one part.
+    task(context, 0, 1);
+    return;
+  }
+  // Read under owner_, the lock set_threads takes: the number of parts and
+  // of helpers that will answer stay equal for this whole job.
+  const int parts = parts_;
+  if (parts == 1 || workers_.empty()) {
+    task(context, 0, 1);
     return;
   }
   task_ = task;

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "cells/projections.hpp"
 #include "lnfast/model.hpp"
@@ -9,6 +11,17 @@
 
 namespace lnfast {
 namespace probe {
+namespace {
+
+// The kernels read exactly as many floats as the sizes say: a shorter
+// vector would be read past its end.
+void require_size(const std::vector<float>& v, size_t want, const char* what) {
+  if (v.size() != want)
+    throw std::invalid_argument(std::string(what) + " must have " + std::to_string(want) +
+                                " values, got " + std::to_string(v.size()));
+}
+
+}  // namespace
 
 void moments(Isa isa, const std::vector<float>& x, float* mean, float* var) {
   kernels_for(isa).moments(x.data(), static_cast<int>(x.size()), mean, var);
@@ -17,6 +30,8 @@ void moments(Isa isa, const std::vector<float>& x, float* mean, float* var) {
 std::vector<float> layer_norm(Isa isa, const std::vector<float>& x,
                               const std::vector<float>& gamma,
                               const std::vector<float>& beta, float eps) {
+  if (!gamma.empty()) require_size(gamma, x.size(), "gamma");
+  if (!beta.empty()) require_size(beta, x.size(), "beta");
   Norm n;
   n.size = static_cast<int>(x.size());
   n.gamma = gamma.empty() ? std::vector<float>(x.size(), 1.0f) : gamma;
@@ -42,6 +57,11 @@ std::vector<float> tanh(Isa isa, const std::vector<float>& x) {
 std::vector<float> gemm(Isa isa, const std::vector<float>& w, int rows,
                         int cols, const std::vector<float>& x, int batch,
                         const std::vector<float>& y0) {
+  if (rows < 0 || cols < 0 || batch < 0)
+    throw std::invalid_argument("gemm sizes must be non-negative");
+  require_size(w, static_cast<size_t>(rows) * cols, "W");
+  require_size(x, static_cast<size_t>(batch) * cols, "X");
+  if (!y0.empty()) require_size(y0, static_cast<size_t>(batch) * rows, "Y0");
   const KernelTable& k = kernels_for(isa);
   const int padded = (rows + k.panel_rows - 1) / k.panel_rows * k.panel_rows;
   const std::vector<float> packed = pack_panels(w, rows, cols, k.panel_rows, k.block_panels);
