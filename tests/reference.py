@@ -1,4 +1,4 @@
-"""A float64 NumPy reference for every lnfast cell, written from SPEC.md.
+"""A float64 NumPy reference for every lnfast cell, written from docs/math.md.
 
 It reads the same lnfast.LSTM/GRU/RNN objects the core is built from, but
 computes each formula directly, in double precision, with two-pass layer

@@ -1,9 +1,9 @@
 """PyTorch versions of each published LN-RNN cell, and their maps to lnfast.
 
-Each class computes one step the way its source's code does (SPEC.md section
-2), with parameter names and shapes from SPEC.md section 3, so that a
+Each class computes one step the way its source's code does (docs/math.md),
+with parameter names and shapes from docs/checkpoints.md#layouts, so that a
 checkpoint test can ``torch.save`` their state_dicts and read them back with
-lnfast. They are written from the SPEC's formulas, not copied from the
+lnfast. They are written from docs/math.md's formulas, not copied from the
 sources.
 
 Every module here offers the same small interface; ``stepper(module)``
@@ -96,7 +96,7 @@ class _StackedLayer(nn.Module):
 
 
 class LayerStack(nn.Module):
-    """Cells run bottom to top within each step (SPEC 2.4)."""
+    """Cells run bottom to top within each step (docs/math.md#stacks)."""
 
     def __init__(self, cells: Sequence[RecurrentCell]):
         super().__init__()
@@ -535,7 +535,7 @@ def _from_gain_rows(gain: np.ndarray, file_order: str, canonical_order: str,
 def to_lnfast_torch_rnn(module: nn.RNNBase) -> list:
     """Plain nn.LSTM / nn.GRU / nn.RNN: already lnfast's layout, no norms."""
     if module.bidirectional:
-        raise ValueError("bidirectional layers cannot stream (SPEC 2.4)")
+        raise ValueError("bidirectional layers cannot stream (docs/math.md#stacks)")
     cells = []
     for k in range(module.num_layers):
         weights = [_numpy(getattr(module, f"{name}_l{k}", None))

@@ -1,4 +1,4 @@
-"""Random cells for every variant of SPEC section 2, shared by the tests."""
+"""Random cells for every variant of docs/math.md, shared by the tests."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""One configurable cell per family: what a layer computes (SPEC.md section 2).
+"""One configurable cell per family: what a layer computes (docs/math.md).
 
 Weights are given in lnfast's canonical gate order (LSTM: i, f, g, o; GRU:
 r, z, n), as ``w_ih`` of shape (G*H, I) and ``w_hh`` of shape (G*H, H), the

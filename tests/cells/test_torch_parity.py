@@ -161,7 +161,7 @@ VARIANTS = (
     + _sizes_for("paper_gru", [ONE] * 6)
     # eps = 0 is the paper's own formula. Its norm is over W x + U h, whose
     # spread is never 0 here; a norm over U h alone has zero spread at h = 0,
-    # where torch gives NaN and lnfast (SPEC 1) the shift.
+    # where torch gives NaN and lnfast (docs/math.md#layer-norm) the shift.
     + _sizes_for("paper_rnn", [ONE, (1, {"activation": "relu"}), ONE, (1, {"eps": 0.0}),
                                (1, {"activation": "relu"}), ONE])
     + _sizes_for("tfa_rnn", [ONE, ONE, (1, {"activation": "relu"}), ONE, ONE, ONE])
@@ -518,7 +518,7 @@ def test_one_step_in_chaotic_regime(family, isa):
 
 
 # --------------------------------------------------------------------------
-# The modules' state_dicts have SPEC section 3's names and shapes, so a
+# The modules' state_dicts have docs/checkpoints.md's layout names and shapes, so a
 # checkpoint test can save them and load them with lnfast.
 
 I, H = 5, 3  # small and distinct, so a transposed shape shows

@@ -61,7 +61,7 @@ def test_fresh_model_has_exactly_the_fastrnns_keys():
 def test_shipped_files_exist_and_agree():
     config = load_config()
     assert CHECKPOINT_PATH.stat().st_size <= 3 * 1024 * 1024
-    # The regular torch.save zip archive (SPEC section 4), which lnfast reads without torch.
+    # The regular torch.save zip archive (docs/checkpoints.md#files), which lnfast reads without torch.
     assert zipfile.is_zipfile(CHECKPOINT_PATH)
     state_dict = torch.load(CHECKPOINT_PATH, map_location="cpu", weights_only=True)
     shapes = {key: tuple(value.shape) for key, value in state_dict.items()}
@@ -119,7 +119,7 @@ def test_step_takes_an_int_ids_or_embeddings(shipped):
 
 
 def test_cell_follows_the_spec_formula():
-    """One cell step written out from SPEC 2.2 (separate norms, "state" cell norm)."""
+    """One cell step written out from docs/math.md#lstm (separate norms, "state" cell norm)."""
     torch.manual_seed(3)
     cell = CharLM(vocab_size=4, embed_dim=5, hidden_size=6, num_layers=1).rnn.layers[0].cell
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Every layout of SPEC section 3, saved by torch and loaded by lnfast.load in a
+"""Every layout of docs/checkpoints.md#layouts, saved by torch and loaded by lnfast.load in a
 process that never imports torch, against the source's formula in torch.
 
 Each case builds the source's module (tests/torch_cells.py, or torch.nn) with

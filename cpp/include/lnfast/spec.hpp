@@ -1,5 +1,4 @@
-// What one recurrent layer computes, in lnfast's canonical form (SPEC.md
-// section 2). Every published LN-RNN/LN-LSTM/LN-GRU variant is a choice of
+// What one recurrent layer computes, in lnfast's canonical form (docs/math.md). Every published LN-RNN/LN-LSTM/LN-GRU variant is a choice of
 // these fields, so the cells need no per-source code paths.
 #pragma once
 
@@ -50,7 +49,7 @@ inline WeightFormat parse_weight_format(const std::string& name) {
                               name + "'");
 }
 
-// Where an LSTM normalizes its cell state (SPEC 2.2).
+// Where an LSTM normalizes its cell state (docs/math.md#lstm).
 enum class CellNorm {
   None,
   Output,  // h' = sigma(o) * tanh(LN(c')), the state keeps the raw c'

@@ -1,4 +1,4 @@
-// LN-GRU in all its placements (SPEC 2.3) and the plain GRU. The reset gate
+// LN-GRU in all its placements (docs/math.md#gru) and the plain GRU. The reset gate
 // multiplies the recurrent projection of the candidate, so U h is kept
 // apart from W x here, unlike in the RNN and LSTM.
 #include "cells/cell_steps.hpp"

@@ -1,4 +1,4 @@
-// LN-LSTM in all its placements (SPEC 2.2) and the plain LSTM, each with
+// LN-LSTM in all its placements (docs/math.md#lstm) and the plain LSTM, each with
 // or without a projection of h.
 #include "cells/cell_steps.hpp"
 #include "cells/projections.hpp"

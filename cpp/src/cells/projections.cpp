@@ -10,7 +10,7 @@ void apply_norm(const KernelTable& k, const Norm& n, const float* in,
   float mean, var;
   k.moments(in + n.offset, n.size, &mean, &var);
   // eps = 0 on a constant input: var + eps = 0 and the result is beta
-  // (SPEC section 1), not NaN.
+  // (docs/math.md#layer-norm), not NaN.
   const float denom = var + n.eps;
   const float rstd = denom > 0.0f ? 1.0f / std::sqrt(denom) : 0.0f;
   k.normalize(in + n.offset, n.size, mean, rstd, n.gamma.data(),
