@@ -102,3 +102,16 @@ def make_projected_cell(kind: str, I: int, H: int, P: int, rng) -> "lnfast.LSTM"
     w_hh = cell.w_hh[:, :P] * np.sqrt(H / P)
     w_hr = rng.uniform(-1, 1, (P, H)).astype(np.float32) / np.sqrt(H)
     return lnfast.LSTM(cell.w_ih, w_hh, cell.b_ih, cell.b_hh, w_hr=w_hr, **options)
+
+
+def stepped_outputs_agreeing(model, X):
+    """Outputs of stepping X one row at a time, after asserting that run(X)
+    and step_many (a stream in the last of three slots) give the very same
+    bits: the identity every storage format and kernel path must keep."""
+    stream = model.stream()
+    stepped = np.stack([stream.step(x) for x in X])
+    assert np.array_equal(stepped, model.stream().run(X))
+    streams = [model.stream() for _ in range(3)]
+    many = np.stack([model.step_many(streams, np.stack([x] * 3))[2] for x in X])
+    assert np.array_equal(many, stepped)
+    return stepped
