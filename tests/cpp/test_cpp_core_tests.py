@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 import paths
+from cmake_build import build_target
 
 ROOT = str(paths.ROOT)
 
@@ -20,10 +21,7 @@ ROOT = str(paths.ROOT)
                     reason="needs the source tree")
 def test_cpp_core_tests_pass(tmp_path):
     build = tmp_path / "build"
-    subprocess.run(["cmake", "-S", ROOT, "-B", str(build), "-DLNFAST_BUILD_TESTS=ON",
-                    "-DCMAKE_BUILD_TYPE=Release"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "--target", "lnfast_core_tests", "-j", "2"],
-                   check=True, capture_output=True)
+    build_target(build, "LNFAST_BUILD_TESTS", "lnfast_core_tests")
     env = {k: v for k, v in os.environ.items()
            if k not in ("LNFAST_ISA", "LNFAST_BF16_DOT", "LNFAST_I8_DOT")}
     # Through CTest (the registration is part of what is tested), verbose

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 import paths
+from cmake_build import build_target
 
 ROOT = str(paths.ROOT)
 
@@ -17,10 +18,7 @@ ROOT = str(paths.ROOT)
                     reason="needs the source tree")
 def test_cpp_example_builds_and_runs(tmp_path):
     build = tmp_path / "build"
-    subprocess.run(["cmake", "-S", ROOT, "-B", str(build), "-DLNFAST_BUILD_EXAMPLES=ON",
-                    "-DCMAKE_BUILD_TYPE=Release"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "--target", "lnfast_stream_example", "-j", "2"],
-                   check=True, capture_output=True)
+    build_target(build, "LNFAST_BUILD_EXAMPLES", "lnfast_stream_example")
     proc = subprocess.run([str(build / "lnfast_stream_example")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "continues bit-identically" in proc.stdout
