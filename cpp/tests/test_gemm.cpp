@@ -59,12 +59,12 @@ void run_gemm(const KernelTable& k, const PackedMatrix& m, const float* x, int c
               float* y, int ldy, bool accumulate) {
   switch (m.format) {
     case WeightFormat::F32:
-      return k.gemm(m.f32.data(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
+      return k.gemm(m.f32(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
     case WeightFormat::BF16:
-      return k.gemm_bf16(m.bf16.data(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
+      return k.gemm_bf16(m.bf16(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
     case WeightFormat::I8:
       return (m.int8_activations ? k.gemm_i8_act8 : k.gemm_i8)(
-          m.i8.data(), m.row_scales.data(), m.rows, cols, x, cols, batch, y, ldy, accumulate);
+          m.i8(), m.row_scales, m.rows, cols, x, cols, batch, y, ldy, accumulate);
   }
 }
 

@@ -45,6 +45,9 @@ class Model {
   // One pass over every packed weight with full-width loads: the floor a
   // step's GEMV cannot beat. Returns their sum so the reads stay.
   float read_weights_once() const;
+  // Layer k as the cells read it (cells/packed_layer.hpp), for code inside
+  // the core that saves or inspects the packed weights.
+  const PackedLayer& packed_layer(int k) const { return *packed_.at(k); }
 
  private:
   friend class Stream;

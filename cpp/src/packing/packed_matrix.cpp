@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "kernels/bf16_round.hpp"
 
@@ -10,8 +13,7 @@ namespace lnfast {
 namespace {
 
 // Where element (panel j of a block of n, lane, column k) goes, relative to
-// the block: panel-major within each column, the layout every format uses
-// except bfloat16's pairs.
+// the block, for each PanelOrder.
 struct PlainSlot {
   size_t operator()(int n, int j, int lane, int k, int panel) const {
     return (static_cast<size_t>(k) * n + j) * panel + lane;
@@ -29,123 +31,186 @@ struct Bf16PairSlot {
   }
 };
 
-// For dot products (vdpbf16ps and BFDOT: G = 2 bfloat16; SDOT: G = 4
-// int8): columns Gq..Gq+G-1 of a row share a 32-bit word; a block's panels
-// sit side by side per column group.
-template <int G>
+// For dot products (vdpbf16ps and BFDOT: G = 2 bfloat16; SDOT and vpdpbusd:
+// G = 4 int8): columns Gq..Gq+G-1 of a row share a 32-bit word; a block's
+// panels sit side by side per column group.
 struct KGroupSlot {
+  int group;
   size_t operator()(int n, int j, int lane, int k, int panel) const {
-    return ((static_cast<size_t>(k / G) * n + j) * panel + lane) * G + k % G;
+    return ((static_cast<size_t>(k / group) * n + j) * panel + lane) * group + k % group;
   }
 };
 
-template <class T, class Convert, class Slot = PlainSlot>
-std::vector<T> pack_panels_as(const std::vector<float>& w, int rows, int cols,
-                              int panel, int block_panels, Convert convert,
-                              Slot slot = Slot(), int stored_cols = 0) {
-  if (stored_cols < cols) stored_cols = cols;
-  const int padded = (rows + panel - 1) / panel * panel;
+// Calls f with the slot functor of `layout`, chosen once per matrix.
+template <class F>
+void with_slot(const PanelLayout& layout, F&& f) {
+  switch (layout.order) {
+    case PanelOrder::Bf16Pairs: return f(Bf16PairSlot{});
+    case PanelOrder::KGroups: return f(KGroupSlot{layout.k_group});
+    default: return f(PlainSlot{});
+  }
+}
+
+// Offset of element (r, k) in a matrix of `rows` padded rows.
+size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
+  const int panel = layout.panel_rows;
+  const int panels = rows / panel;
+  const int p = r / panel, lane = r % panel;
+  const int p0 = p / layout.block_panels * layout.block_panels;
+  const int n = std::min(layout.block_panels, panels - p0);
+  const size_t block = static_cast<size_t>(p0) * panel * stored_cols;
+  size_t at = 0;
+  with_slot(layout, [&](auto slot) { at = block + slot(n, p - p0, lane, k, panel); });
+  return at;
+}
+
+template <class T, class Convert, class Slot>
+void pack_into(T* out, const float* w, int rows, int cols, std::ptrdiff_t row_stride,
+               int padded, int stored_cols, const PanelLayout& layout, Convert convert,
+               Slot slot) {
+  const int panel = layout.panel_rows;
   const int panels = padded / panel;
-  std::vector<T> out(static_cast<size_t>(padded) * stored_cols, T(0));
-  for (int p0 = 0; p0 < panels; p0 += block_panels) {
-    const int in_block = std::min(block_panels, panels - p0);
-    T* block = out.data() + static_cast<size_t>(p0) * panel * stored_cols;
+  for (int p0 = 0; p0 < panels; p0 += layout.block_panels) {
+    const int in_block = std::min(layout.block_panels, panels - p0);
+    T* block = out + static_cast<size_t>(p0) * panel * stored_cols;
     for (int j = 0; j < in_block; ++j)
       for (int lane = 0; lane < panel; ++lane) {
         const int r = (p0 + j) * panel + lane;
         if (r >= rows) continue;  // padding rows stay 0
-        for (int k = 0; k < cols; ++k)
-          block[slot(in_block, j, lane, k, panel)] =
-              convert(r, w[static_cast<size_t>(r) * cols + k]);
+        const float* row = w + static_cast<std::ptrdiff_t>(r) * row_stride;
+        for (int k = 0; k < cols; ++k) block[slot(in_block, j, lane, k, panel)] = convert(r, row[k]);
       }
   }
-  return out;
+}
+
+// One 64-byte aligned, zeroed buffer for a matrix's elements and scales.
+std::shared_ptr<void> zeroed_buffer(size_t bytes) {
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
 }  // namespace
 
-std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
-                               int panel, int block_panels) {
-  return pack_panels_as<float>(w, rows, cols, panel, block_panels,
-                               [](int, float v) { return v; });
+PanelLayout panel_layout_for(const KernelTable& kernels, WeightFormat format,
+                             bool int8_activations) {
+  PanelLayout layout;
+  layout.panel_rows = kernels.panel_rows;
+  layout.block_panels = kernels.block_panels;
+  if (format == WeightFormat::BF16) {
+    layout.order = kernels.bf16_pairs_along_k ? PanelOrder::KGroups : PanelOrder::Bf16Pairs;
+    layout.k_group = kernels.bf16_pairs_along_k ? 2 : 1;
+  } else if (format == WeightFormat::I8) {
+    const bool u8_quads = int8_activations && kernels.i8_act8_u8_quads;
+    const bool quads = u8_quads || (!int8_activations && kernels.i8_quads_along_k);
+    layout.order = quads ? PanelOrder::KGroups : PanelOrder::Plain;
+    layout.k_group = quads ? 4 : 1;
+    layout.u8_offset = u8_quads;
+  }
+  return layout;
 }
 
-const void* PackedMatrix::data() const {
-  switch (format) {
-    case WeightFormat::BF16: return bf16.data();
-    case WeightFormat::I8: return i8.data();
-    default: return f32.data();
-  }
+size_t element_bytes(WeightFormat format) {
+  return format == WeightFormat::F32 ? 4 : (format == WeightFormat::BF16 ? 2 : 1);
 }
 
 size_t PackedMatrix::bytes() const {
-  return f32.size() * sizeof(float) + bf16.size() * sizeof(unsigned short) +
-         i8.size() * sizeof(signed char);
+  return static_cast<size_t>(rows) * stored_cols * element_bytes(format);
+}
+
+float PackedMatrix::stored_value(int r, int k) const {
+  const size_t at = element_offset(layout, rows, stored_cols, r, k);
+  switch (format) {
+    case WeightFormat::BF16: {
+      const unsigned int bits = static_cast<unsigned int>(bf16()[at]) << 16;
+      float v;
+      std::memcpy(&v, &bits, sizeof v);
+      return v;
+    }
+    case WeightFormat::I8: {
+      signed char q = i8()[at];
+      if (layout.u8_offset) q = static_cast<signed char>(static_cast<unsigned char>(q) ^ 0x80u);
+      return static_cast<float>(q) * row_scales[r];
+    }
+    default: return f32()[at];
+  }
+}
+
+PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
+                         const KernelTable& kernels, WeightFormat format,
+                         bool int8_activations) {
+  PackedMatrix m;
+  m.format = format;
+  m.int8_activations = format == WeightFormat::I8 && int8_activations;
+  m.layout = panel_layout_for(kernels, format, m.int8_activations);
+  const PanelLayout& layout = m.layout;
+  const int panel = layout.panel_rows;
+  m.logical_rows = rows;
+  m.rows = (rows + panel - 1) / panel * panel;
+  m.cols = cols;
+  m.stored_cols = (cols + layout.k_group - 1) / layout.k_group * layout.k_group;
+  const size_t weight_bytes = m.bytes();
+  const size_t scale_offset = (weight_bytes + 63) / 64 * 64;
+  const size_t scale_bytes = format == WeightFormat::I8 ? sizeof(float) * m.rows : 0;
+  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes);
+  char* base = static_cast<char*>(buffer.get());
+  m.weights = base;
+  m.storage = buffer;
+  const auto pack = [&](auto* out, auto convert) {
+    with_slot(layout, [&](auto slot) {
+      pack_into(out, w, rows, cols, row_stride, m.rows, m.stored_cols, layout, convert, slot);
+    });
+  };
+  switch (format) {
+    case WeightFormat::F32:
+      pack(reinterpret_cast<float*>(base), [](int, float v) { return v; });
+      break;
+    case WeightFormat::BF16:
+      pack(reinterpret_cast<unsigned short*>(base), [](int, float v) { return round_to_bf16(v); });
+      break;
+    case WeightFormat::I8: {
+      // Symmetric per-row scale: the largest |w| of a row maps to 127.
+      float* scales = reinterpret_cast<float*>(base + scale_offset);
+      m.row_scales = scales;
+      std::fill(scales, scales + m.rows, 0.0f);
+      std::vector<float> inverse(rows, 0.0f);
+      for (int r = 0; r < rows; ++r) {
+        const float* row = w + static_cast<std::ptrdiff_t>(r) * row_stride;
+        float peak = 0.0f;
+        for (int k = 0; k < cols; ++k) peak = std::max(peak, std::fabs(row[k]));
+        scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
+        inverse[r] = peak > 0.0f ? 127.0f / peak : 0.0f;
+      }
+      // u8 = q + 128 for vpdpbusd; padding stays 0 but meets inputs of 0.
+      const unsigned char offset = layout.u8_offset ? 0x80u : 0u;
+      pack(reinterpret_cast<signed char*>(base), [&](int r, float v) {
+        const float q = std::max(-127.0f, std::min(127.0f, std::nearbyint(v * inverse[r])));
+        return static_cast<signed char>(static_cast<unsigned char>(static_cast<signed char>(q)) ^ offset);
+      });
+      break;
+    }
+  }
+  return m;
 }
 
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
                          const KernelTable& kernels, WeightFormat format,
                          bool int8_activations) {
-  const int panel = kernels.panel_rows, block = kernels.block_panels;
-  PackedMatrix m;
-  m.format = format;
-  m.int8_activations = format == WeightFormat::I8 && int8_activations;
-  m.rows = (rows + panel - 1) / panel * panel;
-  m.cols = cols;
-  m.stored_cols = cols;
-  switch (format) {
-    case WeightFormat::F32:
-      m.f32 = pack_panels(w, rows, cols, panel, block);
-      break;
-    case WeightFormat::BF16:
-      if (kernels.bf16_pairs_along_k) {
-        m.stored_cols = (cols + 1) / 2 * 2;
-        m.bf16 = pack_panels_as<unsigned short>(
-            w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
-            KGroupSlot<2>(), m.stored_cols);
-      } else {
-        m.bf16 = pack_panels_as<unsigned short>(
-            w, rows, cols, panel, block, [](int, float v) { return round_to_bf16(v); },
-            Bf16PairSlot());
-      }
-      break;
-    case WeightFormat::I8: {
-      // Symmetric per-row scale: the largest |w| of a row maps to 127.
-      m.row_scales.assign(m.rows, 0.0f);
-      std::vector<float> inverse(rows, 0.0f);
-      for (int r = 0; r < rows; ++r) {
-        float peak = 0.0f;
-        for (int k = 0; k < cols; ++k)
-          peak = std::max(peak, std::fabs(w[static_cast<size_t>(r) * cols + k]));
-        m.row_scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
-        inverse[r] = peak > 0.0f ? 127.0f / peak : 0.0f;
-      }
-      auto quantize = [&](int r, float v) {
-        const float q = std::nearbyint(v * inverse[r]);
-        return static_cast<signed char>(std::max(-127.0f, std::min(127.0f, q)));
-      };
-      if (m.int8_activations && kernels.i8_act8_u8_quads) {
-        // u8 = w + 128 for vpdpbusd; padding stays 0 but meets inputs of 0.
-        m.stored_cols = (cols + 3) / 4 * 4;
-        m.i8 = pack_panels_as<signed char>(
-            w, rows, cols, panel, block,
-            [&](int r, float v) {
-              return static_cast<signed char>(static_cast<unsigned char>(quantize(r, v)) ^ 0x80u);
-            },
-            KGroupSlot<4>(), m.stored_cols);
-      } else if (m.int8_activations) {
-        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize);
-      } else if (kernels.i8_quads_along_k) {
-        m.stored_cols = (cols + 3) / 4 * 4;
-        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize,
-                                           KGroupSlot<4>(), m.stored_cols);
-      } else {
-        m.i8 = pack_panels_as<signed char>(w, rows, cols, panel, block, quantize);
-      }
-      break;
-    }
-  }
-  return m;
+  return pack_matrix(w.data(), rows, cols, cols, kernels, format, int8_activations);
+}
+
+std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
+                               int panel, int block_panels) {
+  PanelLayout layout;
+  layout.panel_rows = panel;
+  layout.block_panels = block_panels;
+  const int padded = (rows + panel - 1) / panel * panel;
+  std::vector<float> out(static_cast<size_t>(padded) * cols, 0.0f);
+  pack_into(out.data(), w.data(), rows, cols, cols, padded, cols, layout,
+            [](int, float v) { return v; }, PlainSlot{});
+  return out;
 }
 
 }  // namespace lnfast

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/kernel_table.hpp"
@@ -11,34 +13,80 @@
 
 namespace lnfast {
 
-// A weight matrix in GEMM panels, in one of the storage formats.
+// Where element (r, k) of a packed matrix sits, told without naming an ISA,
+// so that a saved model can record it and a reader check it against its own
+// kernels. Rows come in panels of `panel_rows` (one SIMD register of
+// outputs), panels in blocks of `block_panels` stored k-major with the
+// block's panels side by side; `order` says how elements share a word.
+enum class PanelOrder : std::uint8_t {
+  Plain = 0,      // W[(p0 + j)*panel + lane][k] at block + (k*n + j)*panel + lane
+  Bf16Pairs = 1,  // panels 2p, 2p+1 share 32-bit words (2p low); an odd last panel plain
+  KGroups = 2,    // k_group consecutive columns of a row share a 32-bit word
+};
+
+struct PanelLayout {
+  int panel_rows = 1;
+  int block_panels = 1;
+  PanelOrder order = PanelOrder::Plain;
+  int k_group = 1;         // 2 (bf16 pairs along k) or 4 (int8 quads), else 1
+  bool u8_offset = false;  // int8 stored as u8 = q + 128 (vpdpbusd)
+
+  bool operator==(const PanelLayout& o) const {
+    return panel_rows == o.panel_rows && block_panels == o.block_panels &&
+           order == o.order && k_group == o.k_group && u8_offset == o.u8_offset;
+  }
+  bool operator!=(const PanelLayout& o) const { return !(*this == o); }
+};
+
+// The layout `kernels` read for matrices stored as `format`.
+PanelLayout panel_layout_for(const KernelTable& kernels, WeightFormat format,
+                             bool int8_activations);
+
+// A weight matrix in GEMM panels. The bytes are not owned by the struct
+// itself but by `storage`, which keeps them alive: a buffer the packer
+// allocated, or a mapping of a saved model file, so a model can step
+// straight from memory it did not copy.
 struct PackedMatrix {
   WeightFormat format = WeightFormat::F32;
-  int rows = 0;  // padded to whole panels
+  PanelLayout layout;
+  int logical_rows = 0;  // the matrix's rows
+  int rows = 0;          // padded to whole panels
   int cols = 0;
   int stored_cols = 0;  // cols, or rounded up to whole groups along k
-  std::vector<float> f32;
-  std::vector<unsigned short> bf16;
-  std::vector<signed char> i8;
-  std::vector<float> row_scales;  // int8 only, one per padded row
   // int8 only: multiplied by int8-rounded activations (gemm_i8_act8).
   bool int8_activations = false;
 
-  const void* data() const;
+  const void* weights = nullptr;       // rows * stored_cols elements
+  const float* row_scales = nullptr;   // int8 only, one per padded row
+  std::shared_ptr<const void> storage;
+
+  const float* f32() const { return static_cast<const float*>(weights); }
+  const unsigned short* bf16() const { return static_cast<const unsigned short*>(weights); }
+  const signed char* i8() const { return static_cast<const signed char*>(weights); }
+  const void* data() const { return weights; }
+  // Bytes of the weight elements (not the scales).
   size_t bytes() const;
+  // The value the kernels multiply by for W[r][k] (r < logical_rows): the
+  // float, the widened bfloat16, or q * scale. Unpacking reads these.
+  float stored_value(int r, int k) const;
 };
 
-// Packs a row-major (rows x cols) matrix into panels of the given format,
-// for int8 with int8_activations in the layout gemm_i8_act8 reads.
+// Bytes per stored element of a format.
+size_t element_bytes(WeightFormat format);
+
+// Packs a (rows x cols) matrix whose row r starts at w + r * row_stride
+// into panels of the given format, for int8 with int8_activations in the
+// layout gemm_i8_act8 reads. Reads each input element once.
+PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
+                         const KernelTable& kernels, WeightFormat format,
+                         bool int8_activations = false);
+// A dense row-major matrix.
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
                          const KernelTable& kernels, WeightFormat format,
                          bool int8_activations = false);
 
-// Row panels of `panel` rows (one SIMD register), grouped in blocks of
-// `block_panels` panels stored k-major with the block's panels side by side:
-// in a block of n panels starting at panel p0, W[(p0 + j)*panel + lane][k]
-// sits at block + (k*n + j)*panel + lane. Rows past the end are 0. A step
-// then reads the matrix as one sequential stream, with no horizontal sums.
+// fp32 panels of a dense row-major matrix as pack_matrix lays them
+// (PanelOrder::Plain), for probes that call a GEMM kernel directly.
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
                                int panel, int block_panels);
 

@@ -28,13 +28,13 @@ void gemm_rows(const KernelTable& k, const PackedMatrix& w, int row0, int row1,
   const int rows = row1 - row0;
   switch (w.format) {
     case WeightFormat::F32:
-      return k.gemm(w.f32.data() + offset, rows, w.cols, x, ldx, batch, y + row0,
+      return k.gemm(w.f32() + offset, rows, w.cols, x, ldx, batch, y + row0,
                     ldy, accumulate);
     case WeightFormat::BF16:
-      return k.gemm_bf16(w.bf16.data() + offset, rows, w.cols, x, ldx, batch,
+      return k.gemm_bf16(w.bf16() + offset, rows, w.cols, x, ldx, batch,
                          y + row0, ldy, accumulate);
     case WeightFormat::I8:
-      return (w.int8_activations ? k.gemm_i8_act8 : k.gemm_i8)(w.i8.data() + offset, w.row_scales.data() + row0, rows,
+      return (w.int8_activations ? k.gemm_i8_act8 : k.gemm_i8)(w.i8() + offset, w.row_scales + row0, rows,
                        w.cols, x, ldx, batch, y + row0, ldy, accumulate);
   }
 }
