@@ -40,6 +40,17 @@ struct PackedLayer {
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
                        WeightFormat format, bool int8_activations = false);
 
+// A layer's weight matrices, packed: what a model file holds per layer.
+// w_hr is empty (rows 0) without a projection.
+struct LayerMatrices {
+  PackedMatrix w_ih, w_hh, w_hr;
+};
+
+// The same around matrices packed already (for `kernels` of one layout):
+// the spec gives the structure, its w_ih, w_hh and w_hr are not read.
+PackedLayer assemble_layer(const LayerSpec& structure, PackedMatrix w_ih, PackedMatrix w_hh,
+                           PackedMatrix w_hr);
+
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {
   return 4 * static_cast<size_t>(layer.rows_padded) + layer.hidden_size +

@@ -17,37 +17,30 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
       weights_(weights),
       int8_activations_(int8_activations),
       kernels_(&kernels_for(isa)) {
-  if (int8_activations && weights != WeightFormat::I8)
-    throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
-                                weight_format_name(weights));
-  if (specs_.empty())
-    throw std::invalid_argument("a model needs at least one layer");
-  for (size_t k = 0; k < specs_.size(); ++k) {
-    validate_layer_spec(specs_[k], "layer " + std::to_string(k));
-    if (k > 0 && specs_[k].input_size != output_size(specs_[k - 1]))
-      throw std::invalid_argument(
-          "layer " + std::to_string(k) + " takes inputs of size " +
-          std::to_string(specs_[k].input_size) + ", but layer " +
-          std::to_string(k - 1) + " below it outputs " +
-          std::to_string(output_size(specs_[k - 1])));
-  }
+  validate_storage(weights, int8_activations);
+  validate_stack(specs_, validate_layer_spec);
   fingerprint_ = model_fingerprint(specs_, weights_);
-  int offset = 0;
-  for (const LayerSpec& spec : specs_) {
+  for (const LayerSpec& spec : specs_)
     packed_.push_back(
         std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_, int8_activations_)));
-    const PackedLayer& L = *packed_.back();
+  index_layers();
+}
+
+void Model::index_layers() {
+  int offset = 0;
+  for (size_t l = 0; l < specs_.size(); ++l) {
+    const LayerSpec& spec = specs_[l];
+    const PackedLayer& L = *packed_[l];
     state_offsets_.push_back(offset);
     offset += state_floats(spec);
-    weight_count_ += static_cast<long long>(spec.w_ih.size() + spec.w_hh.size() +
-                                            spec.w_hr.size());
+    for (const PackedMatrix* w : {&L.w_ih, &L.w_hh, &L.w_hr})
+      weight_count_ += static_cast<long long>(w->logical_rows) * w->cols;
     // Scratch: this layer's step, its input projection, and the hidden
     // vector handed to the next layer.
     scratch_floats_ = std::max(scratch_floats_,
                                layer_scratch_floats(L) + L.rows_padded);
-  }
-  for (const LayerSpec& spec : specs_)
     widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(output_size(spec)));
+  }
   scratch_floats_ += 2 * widest_hidden_;
   total_state_ = offset;
 }

@@ -79,9 +79,8 @@ void check_tiling(const std::string& layer, const char* name, std::vector<Norm> 
         .raise();
 }
 
-}  // namespace
-
-void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
+// Everything but the weight matrices' contents and sizes when !weights.
+void validate(const LayerSpec& s, const std::string& layer, bool weights) {
   if (s.input_size <= 0 || s.hidden_size <= 0)
     (SpecError(layer) << "input_size and hidden_size must be positive, got "
                       << s.input_size << " and " << s.hidden_size)
@@ -92,14 +91,15 @@ void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
   // Units are counted in int everywhere downstream.
   if (rows > static_cast<size_t>(std::numeric_limits<int>::max()))
     (SpecError(layer) << "hidden_size " << H << " is too large").raise();
-  check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
+  if (weights) check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
   if (s.proj_size < 0 || (s.proj_size > 0 && s.type != CellType::LSTM))
     (SpecError(layer) << "a projection (proj_size " << s.proj_size
                       << ") exists only for LSTM layers, with proj_size > 0")
         .raise();
-  check_size(layer, "w_hh", s.w_hh.size(), rows * output_size(s), false);
-  check_size(layer, "w_hr", s.w_hr.size(),
-             static_cast<size_t>(s.proj_size) * H, false);
+  if (weights) {
+    check_size(layer, "w_hh", s.w_hh.size(), rows * output_size(s), false);
+    check_size(layer, "w_hr", s.w_hr.size(), static_cast<size_t>(s.proj_size) * H, false);
+  }
   check_finite(layer, "w_hr", s.w_hr);
   check_size(layer, "b_ih", s.b_ih.size(), rows, true);
   check_size(layer, "b_hh", s.b_hh.size(), rows, true);
@@ -151,6 +151,36 @@ void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
     (SpecError(layer) << "forget_bias must be finite").raise();
   if (!(s.zoneout >= 0.0f && s.zoneout <= 1.0f))
     (SpecError(layer) << "zoneout must be in [0, 1], got " << s.zoneout).raise();
+}
+
+}  // namespace
+
+void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
+  validate(s, layer, true);
+}
+
+void validate_layer_structure(const LayerSpec& s, const std::string& layer) {
+  validate(s, layer, false);
+}
+
+void validate_storage(WeightFormat weights, bool int8_activations) {
+  if (int8_activations && weights != WeightFormat::I8)
+    throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
+                                weight_format_name(weights));
+}
+
+void validate_stack(const std::vector<LayerSpec>& specs,
+                    void (*validate_layer)(const LayerSpec&, const std::string&)) {
+  if (specs.empty()) throw std::invalid_argument("a model needs at least one layer");
+  for (size_t k = 0; k < specs.size(); ++k) {
+    validate_layer(specs[k], "layer " + std::to_string(k));
+    if (k > 0 && specs[k].input_size != output_size(specs[k - 1]))
+      throw std::invalid_argument(
+          "layer " + std::to_string(k) + " takes inputs of size " +
+          std::to_string(specs[k].input_size) + ", but layer " +
+          std::to_string(k - 1) + " below it outputs " +
+          std::to_string(output_size(specs[k - 1])));
+  }
 }
 
 }  // namespace lnfast

@@ -51,18 +51,6 @@ void with_slot(const PanelLayout& layout, F&& f) {
   }
 }
 
-// Offset of element (r, k) in a matrix of `rows` padded rows.
-size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
-  const int panel = layout.panel_rows;
-  const int panels = rows / panel;
-  const int p = r / panel, lane = r % panel;
-  const int p0 = p / layout.block_panels * layout.block_panels;
-  const int n = std::min(layout.block_panels, panels - p0);
-  const size_t block = static_cast<size_t>(p0) * panel * stored_cols;
-  size_t at = 0;
-  with_slot(layout, [&](auto slot) { at = block + slot(n, p - p0, lane, k, panel); });
-  return at;
-}
 
 template <class T, class Convert, class Slot>
 void pack_into(T* out, const float* w, int rows, int cols, std::ptrdiff_t row_stride,
@@ -83,7 +71,8 @@ void pack_into(T* out, const float* w, int rows, int cols, std::ptrdiff_t row_st
   }
 }
 
-// One 64-byte aligned, zeroed buffer for a matrix's elements and scales.
+}  // namespace
+
 std::shared_ptr<void> zeroed_buffer(size_t bytes) {
   const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
@@ -92,7 +81,17 @@ std::shared_ptr<void> zeroed_buffer(size_t bytes) {
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
-}  // namespace
+size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
+  const int panel = layout.panel_rows;
+  const int panels = rows / panel;
+  const int p = r / panel, lane = r % panel;
+  const int p0 = p / layout.block_panels * layout.block_panels;
+  const int n = std::min(layout.block_panels, panels - p0);
+  const size_t block = static_cast<size_t>(p0) * panel * stored_cols;
+  size_t at = 0;
+  with_slot(layout, [&](auto slot) { at = block + slot(n, p - p0, lane, k, panel); });
+  return at;
+}
 
 PanelLayout panel_layout_for(const KernelTable& kernels, WeightFormat format,
                              bool int8_activations) {
@@ -138,26 +137,36 @@ float PackedMatrix::stored_value(int r, int k) const {
   }
 }
 
-PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
-                         const KernelTable& kernels, WeightFormat format,
-                         bool int8_activations) {
+PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
+                             const PanelLayout& layout, int rows, int cols) {
   PackedMatrix m;
   m.format = format;
   m.int8_activations = format == WeightFormat::I8 && int8_activations;
-  m.layout = panel_layout_for(kernels, format, m.int8_activations);
-  const PanelLayout& layout = m.layout;
+  m.layout = layout;
   const int panel = layout.panel_rows;
   m.logical_rows = rows;
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = cols;
   m.stored_cols = (cols + layout.k_group - 1) / layout.k_group * layout.k_group;
-  const size_t weight_bytes = m.bytes();
-  const size_t scale_offset = (weight_bytes + 63) / 64 * 64;
+  const size_t scale_offset = (m.bytes() + 63) / 64 * 64;
   const size_t scale_bytes = format == WeightFormat::I8 ? sizeof(float) * m.rows : 0;
   std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes);
   char* base = static_cast<char*>(buffer.get());
   m.weights = base;
+  if (format == WeightFormat::I8) m.row_scales = reinterpret_cast<const float*>(base + scale_offset);
   m.storage = buffer;
+  return m;
+}
+
+PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
+                         const KernelTable& kernels, WeightFormat format,
+                         bool int8_activations) {
+  const bool act8 = format == WeightFormat::I8 && int8_activations;
+  PackedMatrix m = allocate_packed(format, act8, panel_layout_for(kernels, format, act8),
+                                   rows, cols);
+  const PanelLayout& layout = m.layout;
+  // The buffer is this function's own until it returns.
+  char* base = static_cast<char*>(const_cast<void*>(m.weights));
   const auto pack = [&](auto* out, auto convert) {
     with_slot(layout, [&](auto slot) {
       pack_into(out, w, rows, cols, row_stride, m.rows, m.stored_cols, layout, convert, slot);
@@ -172,9 +181,7 @@ PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_
       break;
     case WeightFormat::I8: {
       // Symmetric per-row scale: the largest |w| of a row maps to 127.
-      float* scales = reinterpret_cast<float*>(base + scale_offset);
-      m.row_scales = scales;
-      std::fill(scales, scales + m.rows, 0.0f);
+      float* scales = const_cast<float*>(m.row_scales);
       std::vector<float> inverse(rows, 0.0f);
       for (int r = 0; r < rows; ++r) {
         const float* row = w + static_cast<std::ptrdiff_t>(r) * row_stride;

@@ -71,8 +71,22 @@ struct PackedMatrix {
   float stored_value(int r, int k) const;
 };
 
+// Where element (r, k) of a matrix of `rows` padded rows sits in its
+// weights, in elements.
+size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k);
+
+// One 64-byte aligned, zeroed buffer (a matrix's elements, then its scales
+// at the next multiple of 64 bytes).
+std::shared_ptr<void> zeroed_buffer(size_t bytes);
+
 // Bytes per stored element of a format.
 size_t element_bytes(WeightFormat format);
+
+// A zeroed (rows x cols) matrix of `format` in `layout`: rows padded to
+// whole panels, columns to whole k groups, int8 scales after the elements
+// (zero, as padding rows keep them). What pack_matrix and relayout fill.
+PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
+                             const PanelLayout& layout, int rows, int cols);
 
 // Packs a (rows x cols) matrix whose row r starts at w + r * row_stride
 // into panels of the given format, for int8 with int8_activations in the
