@@ -18,6 +18,7 @@ from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKe
 from .layouts.layer_plan import LayerPlan
 from .bidirectional import Bidirectional
 from .model import Model
+from . import model_file
 
 __all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys"]
 
@@ -59,6 +60,9 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
         isa          instruction set, passed to lnfast.Model
         weights      'fp32' (default), 'bf16' or 'int8' weight storage, passed to lnfast.Model
 
+    A .lnfast file (``model.save``, ``lnfast convert``) is mapped instead:
+    see lnfast.model_file.load for its options (isa, verify_checksum).
+
     Bidirectional stacks (torch's bidirectional=True, fastrnns'
     BidirLSTMLayer) load as an lnfast.Bidirectional, which runs whole
     sequences (``model.run(X)``) and cannot stream.
@@ -68,6 +72,8 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
     (proj_size, a norm between layers) or a tensor's shape does not fit, and
     TypeError for an unknown option.
     """
+    if model_file.is_model_file(path):
+        return model_file.load(path, layout=layout, prefix=prefix, **options)
     LoadOptions.parse(options)  # a bad option fails before the file is read
     checkpoint = read_checkpoint(path)
     return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)

@@ -290,6 +290,14 @@ class Model:
         """
         return self._core.step_many(list(streams), X, out)
 
+    def save(self, path: Any) -> None:
+        """Write this model to a .lnfast file that ``lnfast.load`` (and C++'s
+        ``lnfast::load_model_file``) maps back in milliseconds: structure,
+        options and the packed weights as stored (see lnfast.model_file)."""
+        from .model_file import save
+
+        save(self, path)
+
     def __getstate__(self) -> Dict[str, Any]:
         return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
                 "activations": self.activations}
