@@ -39,6 +39,7 @@ py::dict describe_matrix(const mf::MatrixRecord& m) {
   d["u8_offset"] = m.layout.u8_offset;
   d["offset"] = m.elements_offset;
   d["bytes"] = m.elements_bytes + m.scales_bytes;
+  d["scales_offset"] = m.scales_offset;
   return d;
 }
 
