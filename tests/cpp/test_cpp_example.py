@@ -10,12 +10,13 @@ import paths
 from cmake_build import build_target
 
 ROOT = str(paths.ROOT)
+needs_cmake = pytest.mark.skipif(
+    shutil.which("cmake") is None or shutil.which("c++") is None
+    or not os.path.exists(os.path.join(ROOT, "CMakeLists.txt")),
+    reason="needs cmake, a C++ compiler and the source tree")
 
 
-@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c++") is None,
-                    reason="needs cmake and a C++ compiler")
-@pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "CMakeLists.txt")),
-                    reason="needs the source tree")
+@needs_cmake
 def test_cpp_example_builds_and_runs(tmp_path):
     build = tmp_path / "build"
     build_target(build, "LNFAST_BUILD_EXAMPLES", "lnfast_stream_example")
@@ -24,10 +25,7 @@ def test_cpp_example_builds_and_runs(tmp_path):
     assert "continues bit-identically" in proc.stdout
 
 
-@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c++") is None,
-                    reason="needs cmake and a C++ compiler")
-@pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "CMakeLists.txt")),
-                    reason="needs the source tree")
+@needs_cmake
 def test_cpp_example_steps_a_model_file_written_by_python_bit_for_bit(tmp_path):
     import numpy as np
 

@@ -1,0 +1,1 @@
+"""Load-time and memory benchmarks."""
