@@ -13,6 +13,7 @@ format is docs/model_file.md; C++ reads the same files
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any, Dict, Optional, Tuple
 
 from . import _core
@@ -32,6 +33,8 @@ def is_model_file(source: Any) -> bool:
     if not isinstance(source, (str, os.PathLike)):
         return False
     try:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            return False  # a FIFO or device would block the open; the reader refuses them
         with open(source, "rb") as f:
             return f.read(len(MAGIC)) == MAGIC
     except OSError:
