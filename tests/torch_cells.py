@@ -237,15 +237,21 @@ class HasteLayerNormGRU(RecurrentCell):
 class IcefallLayerNormLSTMCell(RecurrentCell):
     """s = W_ih x + b_ih + W_hh h + b_hh; each gate's H units normed on
     their own (i, f, g=cx, o); c' = LN_cy(sig(f) c + sig(i) tanh(g)) kept as
-    the state; h' = sig(o) tanh(c')."""
+    the state; h' = sig(o) tanh(c'), then weight_hr h' when proj_size > 0
+    (h then has proj_size units, c hidden_size)."""
 
     state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 eps: float = 1e-5):
+                 eps: float = 1e-5, proj_size: int = 0):
         super().__init__(input_size, hidden_size)
+        self.output_size = proj_size or hidden_size
         self.weight_ih = _uniform_parameter((4 * hidden_size, input_size), hidden_size)
-        self.weight_hh = _uniform_parameter((4 * hidden_size, hidden_size), hidden_size)
+        self.weight_hh = _uniform_parameter((4 * hidden_size, self.output_size), hidden_size)
+        if proj_size:
+            self.weight_hr = _uniform_parameter((proj_size, hidden_size), hidden_size)
+        else:
+            self.register_parameter("weight_hr", None)
         if bias:
             self.bias_ih = _uniform_parameter((4 * hidden_size,), hidden_size)
             self.bias_hh = _uniform_parameter((4 * hidden_size,), hidden_size)
@@ -268,7 +274,13 @@ class IcefallLayerNormLSTMCell(RecurrentCell):
         o = torch.sigmoid(self.layernorm_o(o))
         c = self.layernorm_cy(f * c + i * g)
         h = o * torch.tanh(c)
+        if self.weight_hr is not None:
+            h = h @ self.weight_hr.t()
         return h, (h, c)
+
+    def initial_state(self, dtype=torch.float32) -> tuple:
+        return (torch.zeros(1, self.output_size, dtype=dtype),
+                torch.zeros(1, self.hidden_size, dtype=dtype))
 
 
 class IcefallLayerNormGRUCell(RecurrentCell):
@@ -303,9 +315,10 @@ class IcefallLayerNormGRUCell(RecurrentCell):
 
 class IcefallLayerNormLSTM(LayerStack):
     def __init__(self, num_layers: int, input_size: int, hidden_size: int,
-                 bias: bool = True, eps: float = 1e-5):
-        sizes = [input_size] + [hidden_size] * (num_layers - 1)
-        super().__init__([IcefallLayerNormLSTMCell(size, hidden_size, bias, eps) for size in sizes])
+                 bias: bool = True, eps: float = 1e-5, proj_size: int = 0):
+        sizes = [input_size] + [proj_size or hidden_size] * (num_layers - 1)
+        super().__init__([IcefallLayerNormLSTMCell(size, hidden_size, bias, eps, proj_size)
+                          for size in sizes])
 
 
 class IcefallLayerNormGRU(LayerStack):
@@ -604,7 +617,8 @@ def to_lnfast_icefall_lstm(stack: IcefallLayerNormLSTM) -> list:
                     _numpy(cell.bias_ih), _numpy(cell.bias_hh), norm="per_gate",
                     ln_gates=[_from_torch_layer_norm(n) for n in (
                         cell.layernorm_i, cell.layernorm_f, cell.layernorm_cx, cell.layernorm_o)],
-                    cell_norm="state", ln_c=_from_torch_layer_norm(cell.layernorm_cy))
+                    cell_norm="state", ln_c=_from_torch_layer_norm(cell.layernorm_cy),
+                    w_hr=_numpy(cell.weight_hr))
         for cell in stack.cells
     ]
 

@@ -93,6 +93,15 @@ def save_torchscript(module, path):
     torch.jit.save(torch.jit.script(ScriptableRNN(module)), path)
 
 
+def save_nemo_prediction_network(module, path):
+    """NeMo's rnn(norm=None, proj_size=P) is LSTMDropout, an nn.LSTM at
+    ``.lstm``; an RNN-T decoder holds it at prediction.dec_rnn beside the
+    label embedding."""
+    state = {f"decoder.prediction.dec_rnn.lstm.{k}": v for k, v in module.state_dict().items()}
+    state["decoder.prediction.embed.weight"] = torch.zeros(11, module.input_size)
+    torch.save({"state_dict": state}, path)
+
+
 class WithCell(nn.Module):
     def __init__(self, cell):
         super().__init__()
@@ -146,6 +155,13 @@ CASES = [
     Case("icefall_lstm_3layers", lambda: tc.IcefallLayerNormLSTM(3, 7, 13), 13, 7, layers=3),
     Case("icefall_lstm_nobias_eps1e-3", lambda: tc.IcefallLayerNormLSTM(2, 5, 9, bias=False, eps=1e-3),
          9, 5, kwargs={"eps": 1e-3}, layers=2),
+    Case("icefall_lstm_proj_2layers", lambda: tc.IcefallLayerNormLSTM(2, 7, 13, proj_size=5),
+         13, 7, layers=2),
+    Case("icefall_lstm_proj_nobias_safetensors",
+         lambda: tc.IcefallLayerNormLSTM(3, 5, 9, bias=False, proj_size=4), 9, 5,
+         save=save_safetensors, suffix=".safetensors", layers=3),
+    Case("nemo_lstm_proj_prediction_network", lambda: nn.LSTM(7, 13, 2, proj_size=6), 13, 7,
+         save=save_nemo_prediction_network, layers=2),
     Case("icefall_gru_2layers", lambda: tc.IcefallLayerNormGRU(2, 5, 11), 11, 5,
          save=save_safetensors, suffix=".safetensors", layers=2),
     Case("icefall_gru_whole_module_pickle", lambda: tc.IcefallLayerNormGRU(2, 7, 9), 9, 7,
