@@ -328,6 +328,31 @@ class IcefallLayerNormGRU(LayerStack):
         super().__init__([IcefallLayerNormGRUCell(size, hidden_size, bias, eps) for size in sizes])
 
 
+class IcefallScaledLSTM(nn.LSTM):
+    """icefall's ScaledLSTM (pruned_transducer_stateless2/scaling.py): an
+    nn.LSTM (any proj_size) where every flat weight and bias ``name`` has a
+    0-d learned log-scale ``name_scale`` and the recurrence runs on
+    ``name * exp(name_scale)``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self._flat_weights_names:
+            self.register_parameter(name + "_scale", nn.Parameter(torch.zeros(())))
+
+    def scaled_weights(self) -> List[torch.Tensor]:
+        return [getattr(self, name) * getattr(self, name + "_scale").exp()
+                for name in self._flat_weights_names]
+
+    def forward(self, inputs, state=None):
+        if state is None:
+            shape = (self.num_layers, inputs.size(1))
+            state = (inputs.new_zeros(shape + (self.proj_size or self.hidden_size,)),
+                     inputs.new_zeros(shape + (self.hidden_size,)))
+        output, h, c = torch._VF.lstm(inputs, state, self.scaled_weights(), self.bias,
+                                      self.num_layers, 0.0, False, False, False)
+        return output, (h, c)
+
+
 # --------------------------------------------------------------------------
 # The paper (Ba, Kiros and Hinton 2016) and TF Addons
 

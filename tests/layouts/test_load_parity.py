@@ -102,6 +102,20 @@ def save_nemo_prediction_network(module, path):
     torch.save({"state_dict": state}, path)
 
 
+def save_icefall_rnn_encoder_layer(module, path):
+    """As lstm_transducer_stateless/lstm.py's RNNEncoderLayer holds a
+    ScaledLSTM(d_model, rnn_hidden_size, proj_size=d_model): beside
+    ScaledLinear feed-forward weights with their own weight_scale/bias_scale,
+    in an icefall {"model": ...} checkpoint."""
+    state = {f"encoder.encoder.layers.0.lstm.{k}": v for k, v in module.state_dict().items()}
+    width = module.proj_size or module.hidden_size
+    for name, shape in (("feed_forward.0.weight", (16, width)), ("feed_forward.0.bias", (16,)),
+                        ("feed_forward.0.weight_scale", ()), ("feed_forward.0.bias_scale", ()),
+                        ("norm_final.eps", ())):
+        state[f"encoder.encoder.layers.0.{name}"] = torch.zeros(shape)
+    torch.save({"model": state, "epoch": 30}, path)
+
+
 class WithCell(nn.Module):
     def __init__(self, cell):
         super().__init__()
@@ -162,6 +176,10 @@ CASES = [
          save=save_safetensors, suffix=".safetensors", layers=3),
     Case("nemo_lstm_proj_prediction_network", lambda: nn.LSTM(7, 13, 2, proj_size=6), 13, 7,
          save=save_nemo_prediction_network, layers=2),
+    Case("icefall_scaled_lstm_2layers", lambda: tc.IcefallScaledLSTM(7, 13, 2), 13, 7, layers=2),
+    Case("icefall_scaled_lstm_proj_encoder_layer",
+         lambda: tc.IcefallScaledLSTM(6, 11, proj_size=6), 11, 6,
+         save=save_icefall_rnn_encoder_layer, layers=1),
     Case("icefall_gru_2layers", lambda: tc.IcefallLayerNormGRU(2, 5, 11), 11, 5,
          save=save_safetensors, suffix=".safetensors", layers=2),
     Case("icefall_gru_whole_module_pickle", lambda: tc.IcefallLayerNormGRU(2, 7, 9), 9, 7,

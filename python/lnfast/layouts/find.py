@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from . import fastrnns, haste, icefall, torch_nn
+from . import fastrnns, haste, icefall, scaled_weights, torch_nn
 from .bidirectional_cells import take_bidirectional
 from .candidate import Candidate
 from .cell_layout import CellLayout
@@ -22,11 +22,12 @@ CELL_LAYOUTS: Tuple[CellLayout, ...] = (
     torch_nn.CELL, fastrnns.CELL, haste.LSTM_CELL, haste.GRU_CELL,
     icefall.LSTM_CELL, icefall.GRU_CELL)
 
-LAYOUT_NAMES = ("torch_nn", "fastrnns", "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru")
+LAYOUT_NAMES = ("torch_nn", "fastrnns", "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru",
+                scaled_weights.LAYOUT)
 # Names a user may also give to layout=: a source's name selects all its layouts.
 LAYOUT_ALIASES = {
     "torch": ("torch_nn",), "nemo": ("fastrnns",),
-    "haste": ("haste_lstm", "haste_gru"), "icefall": ("icefall_lstm", "icefall_gru"),
+    "haste": ("haste_lstm", "haste_gru"), "icefall": ("icefall_lstm", "icefall_gru", scaled_weights.LAYOUT),
 }
 
 # A cell prefix that is the k-th entry of a list: "P{k}." or "P{k}.cell.".
