@@ -2,8 +2,6 @@
 icefall's LayerNormLSTMCell(proj_size) and NeMo's prediction network
 (rnn(norm=None, proj_size), an nn.LSTM). Parity over 500 steps is in
 test_load_parity.py; here: sizes, state, names and refusals."""
-import io
-
 import numpy as np
 import pytest
 
@@ -11,13 +9,8 @@ torch = pytest.importorskip("torch")
 
 import lnfast  # noqa: E402
 import torch_cells as tc  # noqa: E402
-from layout_test_support import random_inputs, randomize, run_lnfast, run_torch  # noqa: E402
-
-
-def saved(state) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
+from layout_test_support import (random_inputs, randomize, run_lnfast, run_torch,  # noqa: E402
+                                 torch_bytes as saved)
 
 
 @pytest.fixture

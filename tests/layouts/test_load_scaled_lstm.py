@@ -1,7 +1,5 @@
 """icefall's ScaledLSTM: every weight and bias times exp of its log-scale,
 folded at load (parity over 500 steps: test_load_parity.py)."""
-import io
-
 import numpy as np
 import pytest
 
@@ -9,13 +7,8 @@ torch = pytest.importorskip("torch")
 
 import lnfast  # noqa: E402
 import torch_cells as tc  # noqa: E402
-from layout_test_support import random_inputs, randomize, run_lnfast, run_torch  # noqa: E402
-
-
-def saved(state) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
+from layout_test_support import (random_inputs, randomize, run_lnfast, run_torch,  # noqa: E402
+                                 torch_bytes as saved)
 
 
 @pytest.fixture
