@@ -354,6 +354,61 @@ class IcefallScaledLSTM(nn.LSTM):
 
 
 # --------------------------------------------------------------------------
+# DreamerV2/V3's LN-GRU: sheeprl and dreamerv3-torch
+
+
+class _DreamerGRUCell(RecurrentCell):
+    """s = LN(W [x, h] (+ b)) over all 3H units, split r, c, u (in that
+    order); n = tanh(sig(r) * c); z = sig(u - 1); h' = z n + (1 - z) h."""
+
+    hidden_first = False
+
+    def _joined(self, joined):
+        """The normalized projection of the concatenated [x, h] or [h, x]."""
+        raise NotImplementedError
+
+    def step(self, x, state):
+        (h,) = state
+        joined = torch.cat((h, x) if self.hidden_first else (x, h), dim=-1)
+        reset, cand, update = self._joined(joined).chunk(3, dim=-1)
+        n = torch.tanh(torch.sigmoid(reset) * cand)
+        z = torch.sigmoid(update - 1)
+        h = z * n + (1 - z) * h
+        return h, (h,)
+
+
+class SheeprlLayerNormGRUCell(_DreamerGRUCell):
+    """sheeprl's LayerNormGRUCell: ``linear`` over torch.cat((h, x)), h
+    first, then ``layer_norm`` (DreamerV3: bias=False, eps 1e-3)."""
+
+    hidden_first = True
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = False, eps: float = 1e-3):
+        super().__init__(input_size, hidden_size)
+        self.linear = nn.Linear(input_size + hidden_size, 3 * hidden_size, bias=bias)
+        self.layer_norm = nn.LayerNorm(3 * hidden_size, eps=eps)
+
+    def _joined(self, joined):
+        return self.layer_norm(self.linear(joined))
+
+
+class Dreamerv3TorchGRUCell(_DreamerGRUCell):
+    """dreamerv3-torch's GRUCell: ``layers`` = GRU_linear (no bias) over
+    torch.cat([x, h]), x first, then GRU_norm (eps 1e-3) when norm=True."""
+
+    def __init__(self, input_size: int, hidden_size: int, norm: bool = True):
+        super().__init__(input_size, hidden_size)
+        self.layers = nn.Sequential()
+        self.layers.add_module("GRU_linear", nn.Linear(input_size + hidden_size, 3 * hidden_size,
+                                                       bias=False))
+        if norm:
+            self.layers.add_module("GRU_norm", nn.LayerNorm(3 * hidden_size, eps=1e-3))
+
+    def _joined(self, joined):
+        return self.layers(joined)
+
+
+# --------------------------------------------------------------------------
 # The paper (Ba, Kiros and Hinton 2016) and TF Addons
 
 

@@ -351,7 +351,8 @@ class GRU(_Cell):
         self._set_core_spec()
 
     def _repr_options(self) -> str:
-        options = f", reset={self.reset!r}" if self.reset != "recurrent" else ""
+        options = f", update={self.update!r}" if self.update != "pytorch" else ""
+        options += f", reset={self.reset!r}" if self.reset != "recurrent" else ""
         if self.update_bias:
             options += f", update_bias={self.update_bias!r}"
         return options

@@ -116,6 +116,23 @@ def save_icefall_rnn_encoder_layer(module, path):
     torch.save({"model": state, "epoch": 30}, path)
 
 
+def save_sheeprl_world_model(module, path):
+    """Where sheeprl's DreamerV3 agent keeps it: world_model.rssm.recurrent_model.rnn,
+    after the recurrent model's own MLP and its norm, in a Fabric checkpoint."""
+    prefix = "world_model.rssm.recurrent_model."
+    state = {f"{prefix}rnn.{k}": v for k, v in module.state_dict().items()}
+    state[f"{prefix}mlp._model.0._model.0.weight"] = torch.zeros(module.input_size, 4)
+    state[f"{prefix}mlp._model.0._model.1.weight"] = torch.ones(module.input_size)
+    state[f"{prefix}mlp._model.0._model.1.bias"] = torch.zeros(module.input_size)
+    torch.save({"agent": state, "iter_num": 1000}, path)
+
+
+def save_dreamerv3_torch_agent(module, path):
+    """dreamerv3-torch's agent holds the cell at _wm.dynamics._cell."""
+    torch.save({"agent_state_dict": {f"_wm.dynamics._cell.{k}": v
+                                     for k, v in module.state_dict().items()}}, path)
+
+
 class WithCell(nn.Module):
     def __init__(self, cell):
         super().__init__()
@@ -180,6 +197,14 @@ CASES = [
     Case("icefall_scaled_lstm_proj_encoder_layer",
          lambda: tc.IcefallScaledLSTM(6, 11, proj_size=6), 11, 6,
          save=save_icefall_rnn_encoder_layer, layers=1),
+    Case("sheeprl_dreamerv3_gru", lambda: tc.SheeprlLayerNormGRUCell(7, 13), 13, 7,
+         save=save_sheeprl_world_model),
+    Case("sheeprl_dreamerv2_gru_bias_eps1e-5",
+         lambda: tc.SheeprlLayerNormGRUCell(5, 11, bias=True, eps=1e-5), 11, 5,
+         save=save_safetensors, suffix=".safetensors"),
+    Case("dreamerv3_torch_gru", lambda: tc.Dreamerv3TorchGRUCell(6, 9), 9, 6,
+         save=save_dreamerv3_torch_agent),
+    Case("dreamerv3_torch_gru_no_norm", lambda: tc.Dreamerv3TorchGRUCell(5, 7, norm=False), 7, 5),
     Case("icefall_gru_2layers", lambda: tc.IcefallLayerNormGRU(2, 5, 11), 11, 5,
          save=save_safetensors, suffix=".safetensors", layers=2),
     Case("icefall_gru_whole_module_pickle", lambda: tc.IcefallLayerNormGRU(2, 7, 9), 9, 7,

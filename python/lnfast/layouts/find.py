@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from . import fastrnns, haste, icefall, scaled_weights, torch_nn
+from . import dreamer_gru, fastrnns, haste, icefall, scaled_weights, torch_nn
 from .bidirectional_cells import take_bidirectional
 from .candidate import Candidate
 from .cell_layout import CellLayout
@@ -23,11 +23,12 @@ CELL_LAYOUTS: Tuple[CellLayout, ...] = (
     icefall.LSTM_CELL, icefall.GRU_CELL)
 
 LAYOUT_NAMES = ("torch_nn", "fastrnns", "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru",
-                scaled_weights.LAYOUT)
+                scaled_weights.LAYOUT) + tuple(source.name for source in dreamer_gru.SOURCES)
 # Names a user may also give to layout=: a source's name selects all its layouts.
 LAYOUT_ALIASES = {
     "torch": ("torch_nn",), "nemo": ("fastrnns",),
-    "haste": ("haste_lstm", "haste_gru"), "icefall": ("icefall_lstm", "icefall_gru", scaled_weights.LAYOUT),
+    "haste": ("haste_lstm", "haste_gru"),
+    "dreamer": tuple(source.name for source in dreamer_gru.SOURCES), "icefall": ("icefall_lstm", "icefall_gru", scaled_weights.LAYOUT),
 }
 
 # A cell prefix that is the k-th entry of a list: "P{k}." or "P{k}.cell.".
@@ -50,6 +51,9 @@ def find_networks(tensors: TensorSet) -> Findings:
     bidirectional, cells = take_bidirectional(cells)
     findings.candidates += bidirectional
     findings.candidates += _stack_cells(cells, missed)
+    findings.near_misses += near_misses
+    dreamer_cells, near_misses = dreamer_gru.find_cells(tensors)
+    findings.candidates += dreamer_cells
     findings.near_misses += near_misses
     findings.candidates.sort(key=lambda c: (c.prefix, c.layout))
     return findings
