@@ -9,8 +9,9 @@ torch = pytest.importorskip("torch")
 
 import lnfast  # noqa: E402
 import torch_cells as tc  # noqa: E402
-from layout_test_support import (random_inputs, randomize, run_lnfast, run_torch,  # noqa: E402
+from layout_test_support import (random_inputs, randomize, run_torch,  # noqa: E402
                                  torch_bytes as saved)
+from variants import stepped_outputs_agreeing  # noqa: E402
 
 
 @pytest.fixture
@@ -29,8 +30,10 @@ def test_icefall_projection_gives_the_model_proj_size_outputs(icefall_proj):
     assert stream.run(inputs[1:]).shape == (39, 4)
     state = stream.state
     assert [(s["h"].shape, s["c"].shape) for s in state] == [((4,), (9,))] * 2
-    ours = np.concatenate([run_lnfast(model, inputs)])
-    assert np.abs(ours - run_torch(icefall_proj, inputs, torch.float64)).max() <= 1e-5
+    reference = run_torch(icefall_proj, inputs, torch.float64)
+    for isa in lnfast.supported_isas():
+        ours = stepped_outputs_agreeing(lnfast.load(saved(icefall_proj.state_dict()), isa=isa), inputs)
+        assert np.abs(ours - reference).max() <= 1e-5, isa
 
 
 def test_inspect_names_the_icefall_projection(icefall_proj):
