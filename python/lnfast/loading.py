@@ -156,9 +156,8 @@ def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
     cells = _cells(tensors, plans)
     if candidate is not None and candidate.directions == 2:
         pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
-        if options.activations != "fp32":
-            raise ValueError("activations='int8' is not available for bidirectional models yet")
-        return Bidirectional(pairs, isa=options.isa, weights=options.weights)
+        return Bidirectional(pairs, isa=options.isa, weights=options.weights,
+                             activations=options.activations)
     return Model(cells, isa=options.isa, weights=options.weights,
                  activations=options.activations)
 
