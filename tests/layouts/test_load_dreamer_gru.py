@@ -88,3 +88,21 @@ def test_a_linear_and_norm_without_a_gru_shape_is_not_a_gru():
     state = {"block.linear.weight": torch.zeros(5, 8), "block.layer_norm.weight": torch.ones(5)}
     with pytest.raises(lnfast.LayoutError, match="no recurrent network in a known layout"):
         lnfast.load(saved(state))
+
+
+def test_a_mapping_describes_the_same_gru_with_separate_matrices():
+    """A user's DreamerV3-style cell storing W_x and W_h apart loads through
+    lnfast.Mapping with the same options, to the same bits."""
+    module = sheeprl(bias=True, eps=1e-3)
+    state = module.state_dict()
+    joined = state.pop("linear.weight")
+    split = {"w_x": joined[:, 10:].clone(), "w_h": joined[:, :10].clone(), "b": state.pop("linear.bias"),
+             "ln.weight": state.pop("layer_norm.weight"), "ln.bias": state.pop("layer_norm.bias")}
+    mapping = lnfast.Mapping(family="GRU", w_ih="w_x", w_hh="w_h", b_ih="b", gate_order="rnz",
+                             norm="joint", ln_gates="ln", eps=1e-3, reset="candidate",
+                             update_bias=-1.0, update="paper")
+    inputs = random_inputs(100, 6)
+    np.testing.assert_array_equal(lnfast.load(saved(split), layout=mapping).run(inputs),
+                                  lnfast.load(saved(module.state_dict()), eps=1e-3).run(inputs))
+    with pytest.raises(ValueError, match="Mapping.update_bias applies to GRU cells"):
+        lnfast.Mapping(family="LSTM", w_ih="a", w_hh="b", update_bias=-1.0)
