@@ -54,10 +54,12 @@ class _Layer:
             self.ln_all = _Norm(cell.ln, rows)
         if isinstance(cell, LSTM) and cell.cell_norm != "none":
             self.ln_c = _Norm(cell.ln_c, H)
+        projected = isinstance(cell, LSTM) and cell.w_hr is not None
+        self.W_hr = _tensor(cell.w_hr) if projected else None
 
     def zero_state(self):
-        z = torch.zeros(self.H)
-        return (z, z.clone()) if isinstance(self.cell, LSTM) else (z,)
+        h = torch.zeros(self.cell.output_size)  # proj_size units when projected
+        return (h, torch.zeros(self.H)) if isinstance(self.cell, LSTM) else (h,)
 
     def _summed(self, x, h):
         if self.cell.norm == "separate":
@@ -87,6 +89,8 @@ class _Layer:
                 h_new = torch.sigmoid(o) * torch.tanh(self.ln_c(c))
             else:
                 h_new = torch.sigmoid(o) * torch.tanh(c)
+            if self.W_hr is not None:
+                h_new = self.W_hr @ h_new
             new = (h_new, c)
         else:
             wx, uh = self.W @ x, self.U @ h
