@@ -33,6 +33,9 @@ void bind_spec_classes(py::module_& m) {
       .value("NONE", CellNorm::None)
       .value("OUTPUT", CellNorm::Output)
       .value("STATE", CellNorm::State);
+  py::enum_<lnfast::GruReset>(m, "GruReset")
+      .value("RECURRENT", lnfast::GruReset::Recurrent)
+      .value("CANDIDATE", lnfast::GruReset::Candidate);
   py::enum_<lnfast::Activation>(m, "Activation")
       .value("TANH", lnfast::Activation::Tanh)
       .value("RELU", lnfast::Activation::Relu);
@@ -84,6 +87,8 @@ void bind_spec_classes(py::module_& m) {
       .def_readwrite("activation", &LayerSpec::activation)
       .def_readwrite("forget_bias", &LayerSpec::forget_bias)
       .def_readwrite("gru_paper_update", &LayerSpec::gru_paper_update)
+      .def_readwrite("gru_reset", &LayerSpec::gru_reset)
+      .def_readwrite("update_bias", &LayerSpec::update_bias)
       .def_readwrite("zoneout", &LayerSpec::zoneout);
 #undef LNFAST_VECTOR_FIELD
 

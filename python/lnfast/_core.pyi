@@ -50,6 +50,10 @@ class CellNorm(_Enum):
     OUTPUT: ClassVar[CellNorm]
     STATE: ClassVar[CellNorm]
 
+class GruReset(_Enum):
+    RECURRENT: ClassVar[GruReset]
+    CANDIDATE: ClassVar[GruReset]
+
 class Activation(_Enum):
     TANH: ClassVar[Activation]
     RELU: ClassVar[Activation]
@@ -80,6 +84,8 @@ class LayerSpec:
     activation: Activation
     forget_bias: float
     gru_paper_update: bool
+    gru_reset: GruReset
+    update_bias: float
     zoneout: float
     proj_size: int
     def __init__(self) -> None: ...

@@ -29,11 +29,13 @@ class Bidirectional:
 
     layers: one (forward, backward) pair of lnfast cells per layer; both
     cells of a layer have the same sizes, and layer k + 1 takes inputs of
-    twice layer k's hidden size. isa and weights as for lnfast.Model.
+    twice layer k's hidden size. isa, weights and activations as for
+    lnfast.Model (activations="int8" with weights="int8" rounds each
+    direction's GEMM inputs per step, as there).
     """
 
     def __init__(self, layers: Sequence[Tuple[Cell, Cell]], *, isa: Optional[str] = None,
-                 weights: str = "fp32"):
+                 weights: str = "fp32", activations: str = "fp32"):
         layers = tuple(tuple(pair) for pair in layers)
         if not layers:
             raise ValueError("a bidirectional model needs at least one layer")
@@ -52,9 +54,10 @@ class Bidirectional:
             width = 2 * forward.hidden_size
         self.layers = layers
         self._requested_isa = isa
-        # Model checks each cell, the isa and the weight format.
-        self._directions = tuple((Model(f, isa=isa, weights=weights), Model(b, isa=isa, weights=weights))
-                                 for f, b in layers)
+        # Model checks each cell, the isa and the weight and activation formats.
+        self._directions = tuple(
+            tuple(Model(cell, isa=isa, weights=weights, activations=activations) for cell in pair)
+            for pair in layers)
 
     @property
     def input_size(self) -> int:
@@ -87,6 +90,11 @@ class Bidirectional:
         return self._directions[0][0].weights
 
     @property
+    def activations(self) -> str:
+        """What the GEMMs multiply the weights by: "fp32" or "int8"."""
+        return self._directions[0][0].activations
+
+    @property
     def isa(self) -> str:
         """The instruction set the kernels run on."""
         return self._directions[0][0].isa
@@ -116,11 +124,14 @@ class Bidirectional:
         raise TypeError(CANNOT_STREAM)
 
     def __getstate__(self):
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
+        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
+                "activations": self.activations}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"], weights=state["weights"])
+        self.__init__(state["layers"], isa=state["isa"], weights=state["weights"],
+                      activations=state.get("activations", "fp32"))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"({f!r}, {b!r})" for f, b in self.layers)
-        return f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r})"
+        return (f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
+                f"activations={self.activations!r})")

@@ -300,40 +300,74 @@ class LSTM(_Cell):
 class GRU(_Cell):
     """A GRU layer: LN-GRU in any placement, or the plain GRU.
 
-    Reset after the recurrent matmul: n = tanh(xn + r * hn) (PyTorch, haste).
+    reset:
+      "recurrent" n = tanh(xn + r * hn), r scaling U_n h + b_hh_n (PyTorch,
+                  haste, icefall)
+      "candidate" s = [norms](W x + U h + b) in full, then n = tanh(r * s_n)
+                  (DreamerV2/V3: sheeprl LayerNormGRUCell, dreamerv3-torch)
     norm:
       "none"      PyTorch's nn.GRU
       "separate"  LN_x over W x (3H), LN_h over U h (3H), biases after (haste)
       "paper"     four norms (eq. 26-28): ln_x = (LN over the r,z rows of W x,
                   LN over its n rows), ln_h likewise for U h
       "per_gate"  r = sigma(LN_r(xr + hr)), z = sigma(LN_z(xz + hz)),
-                  n = tanh(LN_n(xn + r * hn)) (icefall)
+                  n = tanh(LN_n(xn + r * hn)) (icefall); with reset="candidate"
+                  n = tanh(r * LN_n(xn + hn))
+      "joint"     one norm ``ln`` over all 3H units of W x + U h + b (DreamerV3);
+                  needs reset="candidate", where the sum exists before any gate
     update: "pytorch" h' = (1 - z) n + z h; "paper" h' = (1 - z) h + z n.
+    update_bias is added to z after the norms (DreamerV3: -1).
     """
 
     family = "GRU"
     gates = _core.GATE_COUNTS[family]
-    _norm_choices = ("none", "separate", "paper", "per_gate")
+    _norm_choices = ("none", "separate", "paper", "per_gate", "joint")
     _placements = {"separate": _SEPARATE,
                    "paper": (("x_norms", "ln_x", "ln_x", "paper"), ("h_norms", "ln_h", "ln_h", "paper")),
-                   "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
+                   "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),),
+                   "joint": (("gate_norms", "ln", "ln", "whole"),)}
+    _resets = {"recurrent": _core.GruReset.RECURRENT, "candidate": _core.GruReset.CANDIDATE}
 
     def __init__(self, w_ih: ArrayLike, w_hh: ArrayLike, b_ih: Optional[ArrayLike] = None,
                  b_hh: Optional[ArrayLike] = None, *, norm: str = "none",
                  ln_x: "LayerNorm | Sequence[LayerNorm] | None" = None,
                  ln_h: "LayerNorm | Sequence[LayerNorm] | None" = None,
                  ln_gates: Optional[Sequence[LayerNorm]] = None,
-                 update: str = "pytorch", zoneout: float = 0.0) -> None:
+                 ln: Optional[LayerNorm] = None,
+                 update: str = "pytorch", reset: str = "recurrent", update_bias: float = 0.0,
+                 zoneout: float = 0.0) -> None:
         super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
         if update not in ("pytorch", "paper"):
             raise ValueError(f"GRU: update must be 'pytorch' or 'paper', got {update!r}")
-        self.ln_x, self.ln_h, self.ln_gates, self.update = ln_x, ln_h, ln_gates, update
+        if reset not in self._resets:
+            raise ValueError(f"GRU: reset must be 'recurrent' or 'candidate', got {reset!r}")
+        if norm == "joint" and reset != "candidate":
+            raise ValueError("GRU: norm='joint' needs reset='candidate': with the reset on "
+                             "U_n h the candidate's sum depends on r, so one norm cannot "
+                             "cover all three gates")
+        self.ln_x, self.ln_h, self.ln_gates, self.ln = ln_x, ln_h, ln_gates, ln
+        self.update, self.reset = update, reset
+        self.update_bias = _float(update_bias, "GRU.update_bias")
         self._set_core_spec()
+
+    def _repr_options(self) -> str:
+        options = f", update={self.update!r}" if self.update != "pytorch" else ""
+        options += f", reset={self.reset!r}" if self.reset != "recurrent" else ""
+        if self.update_bias:
+            options += f", update_bias={self.update_bias!r}"
+        return options
 
     def _build(self):
         spec = self._normed_spec(_core.CellType.GRU)
         spec.gru_paper_update = self.update == "paper"
+        spec.gru_reset = self._resets[self.reset]
+        spec.update_bias = self.update_bias
         return spec
+
+    def __setstate__(self, state):
+        # Pickles from before reset/update_bias/ln existed.
+        state = {"reset": "recurrent", "update_bias": 0.0, "ln": None, **state}
+        super().__setstate__(state)
 
 
 class RNN(_Cell):

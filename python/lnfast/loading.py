@@ -39,14 +39,17 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
     the state_dict may be wrapped ({"state_dict": ...}, {"model": ...},
     Lightning files). The recurrent network is found under any module prefix
     and its layout recognised from the key names: torch nn.LSTM/GRU/RNN (and
-    their Cell versions), PyTorch fastrnns / NeMo LN-LSTM, haste
-    LayerNormLSTM/LayerNormGRU, icefall LayerNormLSTMCell/GRUCell. Gate rows
-    are put in lnfast's order, transposed kernels turned, and each source's
-    norm placement, cell norm and eps set.
+    their Cell versions, with proj_size), PyTorch fastrnns / NeMo LN-LSTM,
+    haste LayerNormLSTM/LayerNormGRU, icefall LayerNormLSTMCell (with
+    proj_size)/GRUCell and ScaledLSTM, sheeprl LayerNormGRUCell and
+    dreamerv3-torch GRUCell (DreamerV2/V3). Gate rows are put in lnfast's
+    order, transposed kernels turned, and each source's norm placement, cell
+    norm and eps set.
 
-    layout: None to recognise it; a layout name ("torch_nn", "fastrnns",
-        "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru", or "haste",
-        "icefall" for both of a source's) to consider only that one; or an
+    layout: None to recognise it; a layout name (see lnfast.layouts.LAYOUT_NAMES:
+        "torch_nn", "fastrnns", "haste_lstm", ..., "icefall_scaled_lstm",
+        "sheeprl_gru", "dreamerv3_torch_gru"; or "haste", "icefall",
+        "dreamer" for all of a source's) to consider only that one; or an
         lnfast.Mapping describing your own module's tensors.
     prefix: the module prefix of the network, e.g. "model.encoder.rnn", when
         the file holds several (the error then lists them). With a Mapping,
@@ -162,9 +165,8 @@ def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
     cells = _cells(tensors, plans)
     if candidate is not None and candidate.directions == 2:
         pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
-        if options.activations != "fp32":
-            raise ValueError("activations='int8' is not available for bidirectional models yet")
-        return Bidirectional(pairs, isa=options.isa, weights=options.weights)
+        return Bidirectional(pairs, isa=options.isa, weights=options.weights,
+                             activations=options.activations)
     return Model(cells, isa=options.isa, weights=options.weights,
                  activations=options.activations)
 

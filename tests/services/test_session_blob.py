@@ -59,6 +59,16 @@ def test_fingerprint_tells_weights_structure_and_format_apart():
     assert len(set(prints)) == len(prints)
 
 
+def test_fingerprint_tells_gru_reset_and_update_bias_apart():
+    rng = np.random.default_rng(4)
+    w_ih, w_hh = (rng.standard_normal((18, n)).astype(np.float32) * 0.3 for n in (5, 6))
+    variants = [{}, {"reset": "candidate"}, {"update_bias": -1.0},
+                {"reset": "candidate", "update_bias": -1.0},
+                {"reset": "candidate", "norm": "joint", "ln": lnfast.LayerNorm()}]
+    prints = [lnfast.Model(lnfast.GRU(w_ih, w_hh, **options)).fingerprint for options in variants]
+    assert len(set(prints)) == len(prints)
+
+
 def test_fingerprint_is_the_same_on_every_isa_and_after_pickling():
     layers = formula_lstm()
     prints = {lnfast.Model(layers, isa=isa).fingerprint for isa in lnfast.supported_isas()}

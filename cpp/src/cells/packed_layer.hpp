@@ -35,6 +35,11 @@ struct PackedLayer {
   Activation activation;
   float forget_bias, zoneout;
   bool gru_paper_update;
+  GruReset gru_reset;
+  // GRU: H copies of update_bias (empty when it is 0), added to z's
+  // pre-activation; with GruReset::Candidate, H zeros, so that r * s_n is
+  // the existing mul_add kernel (0 + r * s_n, exact).
+  std::vector<float> z_shift, zeros;
 };
 
 PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,

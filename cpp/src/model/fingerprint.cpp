@@ -14,6 +14,9 @@ constexpr std::uint64_t kP5 = 2870177450012600261ULL;
 // Bumped whenever the record below changes, so an old fingerprint can never
 // match a model hashed another way.
 constexpr std::uint64_t kFingerprintScheme = 1;
+// Precedes a GRU's reset placement and update bias when they are not the
+// defaults (see model_fingerprint).
+constexpr std::uint64_t kGruOptionsMarker = 0x6c6e666772750001ULL;
 
 std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
@@ -154,6 +157,13 @@ std::uint64_t model_fingerprint(const std::vector<LayerSpec>& layers, WeightForm
     if (s.proj_size > 0) {
       r.add(static_cast<std::uint64_t>(s.proj_size));
       r.add(s.w_hr);
+    }
+    // Likewise only GRUs with a non-default reset or update bias, after a
+    // marker no size or count above can take.
+    if (s.gru_reset != GruReset::Recurrent || s.update_bias != 0.0f) {
+      r.add(kGruOptionsMarker);
+      r.add(static_cast<std::uint64_t>(s.gru_reset));
+      r.add(float_bits(s.update_bias));
     }
   }
   return r.hash();

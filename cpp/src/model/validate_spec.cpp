@@ -121,13 +121,22 @@ void validate(const LayerSpec& s, const std::string& layer, bool weights) {
   check_tiling(layer, "x_norms", s.x_norms, static_cast<int>(rows));
   check_tiling(layer, "h_norms", s.h_norms, static_cast<int>(rows));
 
-  // A gate norm sees one gate's units: the cells apply them gate by gate.
+  if (s.type != CellType::GRU &&
+      (s.gru_reset != GruReset::Recurrent || s.update_bias != 0.0f))
+    (SpecError(layer) << "gru_reset and update_bias exist only for GRU layers").raise();
+  if (!std::isfinite(s.update_bias))
+    (SpecError(layer) << "update_bias must be finite").raise();
+  // A gate norm sees one gate's units: the cells apply them gate by gate,
+  // except a GRU whose reset acts on the candidate: its whole sum exists
+  // before any gate, so a norm may span gates there.
+  const bool spanning_allowed =
+      s.type == CellType::GRU && s.gru_reset == GruReset::Candidate;
   std::vector<Norm> gate_norms = s.gate_norms;
   std::sort(gate_norms.begin(), gate_norms.end(),
             [](const Norm& a, const Norm& b) { return a.offset < b.offset; });
   for (size_t i = 0; i < gate_norms.size(); ++i) {
     const Norm& n = gate_norms[i];
-    if (n.offset / H != (n.offset + n.size - 1) / H)
+    if (!spanning_allowed && n.offset / H != (n.offset + n.size - 1) / H)
       (SpecError(layer) << "gate_norms segment [" << n.offset << ", "
                         << n.offset + n.size << ") spans more than one gate of "
                         << H << " units")
