@@ -89,6 +89,8 @@ py::dict describe(const std::string& path) {
     l["forget_bias"] = s.forget_bias;
     l["gru_paper_update"] = s.gru_paper_update;
     l["zoneout"] = s.zoneout;
+    l["gru_reset"] = name_of(mf::kGruResetCodes, s.gru_reset);
+    l["update_bias"] = s.update_bias;
     py::dict matrices;
     matrices["w_ih"] = describe_matrix(r.w_ih);
     matrices["w_hh"] = describe_matrix(r.w_hh);

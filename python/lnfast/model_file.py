@@ -107,7 +107,9 @@ class StoredLayer:
         self.hidden_size = spec.hidden_size
         self.output_size = spec.proj_size or spec.hidden_size
         self.state_parts = ("h", "c") if self.family == "LSTM" else ("h",)
-        if spec.gate_norms:
+        if len(spec.gate_norms) == 1 and self.family == "GRU":
+            self.norm = "joint"  # one norm over all 3H units (DreamerV3)
+        elif spec.gate_norms:
             self.norm = "per_gate"
         elif spec.x_norms or spec.h_norms:
             self.norm = "paper" if len(spec.x_norms) == 2 else "separate"
@@ -213,7 +215,9 @@ def summary_text(info: Dict[str, Any]) -> str:
                 options.append(f"{name}={len(layer[name])}")
         if layer["type"] == "RNN":
             options.append(f"activation={layer['activation']}")
-        for name in ("forget_bias", "zoneout"):
+        if layer["gru_reset"] != "recurrent":
+            options.append(f"reset={layer['gru_reset']}")
+        for name in ("forget_bias", "update_bias", "zoneout"):
             if layer[name]:
                 options.append(f"{name}={layer[name]:g}")
         if layer["gru_paper_update"]:

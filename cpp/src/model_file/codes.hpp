@@ -26,6 +26,8 @@ constexpr Code<CellNorm> kCellNormCodes[] = {
     {CellNorm::None, 0, "none"}, {CellNorm::Output, 1, "output"}, {CellNorm::State, 2, "state"}};
 constexpr Code<Activation> kActivationCodes[] = {
     {Activation::Tanh, 0, "tanh"}, {Activation::Relu, 1, "relu"}};
+constexpr Code<GruReset> kGruResetCodes[] = {
+    {GruReset::Recurrent, 0, "recurrent"}, {GruReset::Candidate, 1, "candidate"}};
 constexpr Code<PanelOrder> kPanelOrderCodes[] = {
     {PanelOrder::Plain, 0, "plain"}, {PanelOrder::Bf16Pairs, 1, "bf16 pairs"},
     {PanelOrder::KGroups, 2, "k groups"}};

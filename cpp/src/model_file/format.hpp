@@ -76,8 +76,10 @@ enum class Tag : std::uint16_t {
   WeightIh = 16,       // matrix
   WeightHh = 17,       // matrix
   WeightHr = 18,       // matrix, exactly when ProjSize > 0
+  GruReset = 19,       // u32: 0 recurrent, 1 candidate; absent: recurrent
+  UpdateBias = 20,     // f32, absent: 0
 };
-constexpr std::uint16_t kLastTag = 18;
+constexpr std::uint16_t kLastTag = 20;
 
 // A norm value: i32 offset, i32 size, f32 eps, u32 parts (bit 0 gamma,
 // bit 1 beta), then gamma[size] and beta[size] when present.

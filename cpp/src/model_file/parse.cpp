@@ -75,7 +75,7 @@ const char* const kTagNames[kLastTag + 1] = {
     "?",           "cell_type",  "input_size", "hidden_size", "proj_size",   "b_ih",
     "b_hh",        "x_norm",     "h_norm",     "gate_norm",   "cell_norm",   "c_norm",
     "activation",  "forget_bias", "gru_paper_update", "zoneout", "w_ih",     "w_hh",
-    "w_hr"};
+    "w_hr",        "gru_reset",  "update_bias"};
 
 bool repeated(Tag t) { return t == Tag::XNorm || t == Tag::HNorm || t == Tag::GateNorm; }
 
@@ -289,6 +289,10 @@ void parse_field(LayerFields& out, Tag tag, const unsigned char* v, u64 len, con
       break;
     }
     case Tag::Zoneout: s.zoneout = f32(); break;
+    case Tag::GruReset:
+      if (!value_of(kGruResetCodes, u32(), &s.gru_reset)) fail(field, ": unknown GRU reset ", load_u32(v));
+      break;
+    case Tag::UpdateBias: s.update_bias = f32(); break;
     case Tag::WeightIh: out.matrices[0] = parse_raw_matrix(v, len, fail, field); break;
     case Tag::WeightHh: out.matrices[1] = parse_raw_matrix(v, len, fail, field); break;
     case Tag::WeightHr: out.matrices[2] = parse_raw_matrix(v, len, fail, field); break;

@@ -133,6 +133,8 @@ void record_layer(const LayerSpec& s, const PackedLayer& L, Payload& payload, By
   if (s.forget_bias != 0.0f) r.f32(Tag::ForgetBias, s.forget_bias);
   if (s.gru_paper_update) r.u32(Tag::GruPaperUpdate, 1);
   if (s.zoneout != 0.0f) r.f32(Tag::Zoneout, s.zoneout);
+  if (s.gru_reset != GruReset::Recurrent) r.u32(Tag::GruReset, code_of(kGruResetCodes, s.gru_reset));
+  if (s.update_bias != 0.0f) r.f32(Tag::UpdateBias, s.update_bias);
   const auto matrix = [&](Tag tag, const PackedMatrix& m) {
     const auto at = payload.add(m);
     r.matrix(tag, m, at.first, at.second);
