@@ -3,6 +3,7 @@ three ways, interleaved in rounds so machine load lands on all alike:
 
   lnfast.load("model.lnfast")                 mapped, payload checksum verified
   lnfast.load("model.lnfast", verify_checksum=False)
+  lnfast.load("model.lnfast", isa=<the lowest>) panels relaid for other kernels
   lnfast.load("model.pt")                     read, converted and packed
   torch.load("model.pt", mmap=True)           torch's mapped state_dict (no module)
 
@@ -74,6 +75,10 @@ def load_times(paths: Dict[str, str], rounds: int) -> Dict[str, Dict[str, float]
         "torch.load(.pt, mmap=True)":
             lambda: _timed(lambda: torch.load(paths["pt"], mmap=True, weights_only=True), None),
     }
+    lowest = lnfast.supported_isas()[0]
+    if lowest != lnfast.isa():  # a file packed here, loaded for other kernels
+        ways[f"lnfast.load(.lnfast, isa={lowest!r}), relaid"] = \
+            lambda: _timed(lambda: lnfast.load(paths["lnfast"], isa=lowest), x)
     samples: Dict[str, List[Dict[str, float]]] = {name: [] for name in ways}
     names = list(ways)
     for r in range(rounds):
@@ -145,7 +150,7 @@ def main() -> None:
     times = result["times"]
     base = times["lnfast.load(.pt)"]["load_ms"]
     for name, t in times.items():
-        print(f"  {name:45s} load {t['load_ms']:8.2f} ms  first step {t['first_step_ms']:7.2f} ms"
+        print(f"  {name:48s} load {t['load_ms']:8.2f} ms  first step {t['first_step_ms']:7.2f} ms"
               f"  (lnfast.load(.pt) / this: {base / t['load_ms']:7.1f}x)")
     print("PSS per process (MiB), all processes alive; 'weights' is the file mapping's share:")
     for name, m in result["memory"].items():
