@@ -271,33 +271,39 @@ def test_cancelled_astep_before_its_batch_does_not_advance(model):
     assert any(np.array_equal(stream.flat_state(), states[n]) for n in (-2, -1))
 
 
+def os_threads():
+    return set(int(tid) for tid in os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
 def test_no_thread_outlives_its_batcher(model):
-    before = threading.active_count()
-    with lnfast.Batcher(model) as batcher:
+    before_python, before = threading.active_count(), os_threads()
+    with lnfast.Batcher(model, workers=2) as batcher:
         batcher.step(model.stream(), inputs(1, 0)[0])
-        assert threading.active_count() == before + 1
-    assert threading.active_count() == before
+        workers = set(batcher.worker_thread_ids)
+        assert len(workers) == 2 and workers <= os_threads() and not workers & before
+        assert threading.active_count() == before_python  # the workers are the core's
+    assert not workers & os_threads()
     dropped = lnfast.Batcher(model, workers=2)
-    threads = list(dropped._threads)
+    dropped.step(model.stream(), inputs(1, 0)[0])
+    workers = set(dropped.worker_thread_ids)
     del dropped
     gc.collect()
-    for thread in threads:
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "a Batcher nobody holds kept its thread"
+    assert not workers & os_threads(), "a Batcher nobody holds kept its threads"
 
 
-def thread_cpu_ticks(thread) -> int:
-    with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+def thread_cpu_ticks(tid: int) -> int:
+    with open(f"/proc/self/task/{tid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
 def test_an_idle_batcher_sleeps(model):
-    with lnfast.Batcher(model) as batcher:
+    with lnfast.Batcher(model, workers=2) as batcher:
         batcher.step(model.stream(), inputs(1, 0)[0])
-        worker = batcher._threads[0]
-        before = thread_cpu_ticks(worker)
+        before = [thread_cpu_ticks(tid) for tid in batcher.worker_thread_ids]
         time.sleep(0.5)
         # A spinning thread would use ~50 ticks of 10 ms here; a sleeping one none.
-        assert thread_cpu_ticks(worker) - before <= 1
+        after = [thread_cpu_ticks(tid) for tid in batcher.worker_thread_ids]
+        assert all(a - b <= 1 for a, b in zip(after, before)), (before, after)
