@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -77,7 +76,7 @@ class Batcher {
   // Submits `s` and returns once it is finished (outcome set). Throws,
   // without submitting, std::invalid_argument for a stream of another model
   // or a NaN/Inf in x (Stream::step's message), std::runtime_error once
-  // closed. Waits by spinning briefly, then sleeping.
+  // closed. Sleeps while it waits.
   void step(BatchStep& s);
   // The same checks, then returns at once; the sink gets `s` when finished.
   void submit(BatchStep& s);
@@ -118,7 +117,6 @@ class Batcher {
   std::deque<BatchStep*> pending_;
   std::vector<const Stream*> in_flight_;
   size_t last_batch_ = 0;  // size of the latest batch: how many to gather for
-  std::chrono::microseconds gather_gap_, caller_spin_;
   bool closed_ = false;
   int started_count_ = 0;  // workers that have recorded their ids
   std::condition_variable started_;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -13,14 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
 
 namespace lnfast {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 long current_thread_id() {
 #if defined(__linux__)
@@ -30,18 +24,12 @@ long current_thread_id() {
 #endif
 }
 
-void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-long env_microseconds(const char* name, long fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atol(v) : fallback;
-}
+// How long a worker waits for the next of the callers it expects (see
+// worker_loop). bench/services_batcher.py, 32 threads on 2 cores: at H = 512
+// 0, 30, 60 and 150 us all gave 2.1x-2.3x of direct steps (noise), at
+// H = 1024 60 us gave 3.8x against 3.3x without waiting (mean batch 31
+// against 24): docs/speed.md.
+constexpr std::chrono::microseconds kGatherGap{60};
 
 }  // namespace
 
@@ -53,10 +41,13 @@ Batcher::Batcher(std::shared_ptr<const Model> model, int max_batch, int workers,
     throw std::invalid_argument("max_batch must be at least 1, got " + std::to_string(max_batch));
   if (workers < 1)
     throw std::invalid_argument("workers must be at least 1, got " + std::to_string(workers));
-  gather_gap_ = std::chrono::microseconds(env_microseconds("LNFAST_BATCHER_GATHER_US", 60));
-  caller_spin_ = std::chrono::microseconds(env_microseconds("LNFAST_BATCHER_SPIN_US", 0));
   worker_tids_ = std::vector<std::atomic<long>>(workers);
-  for (int k = 0; k < workers; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
+  try {
+    for (int k = 0; k < workers; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
+  } catch (...) {  // no thread to be had: stop the ones that started
+    close();
+    throw;
+  }
   // Their ids are known (worker_thread_ids) once the constructor returns.
   std::unique_lock<std::mutex> lock(mutex_);
   started_.wait(lock, [&] { return started_count_ == workers; });
@@ -90,13 +81,10 @@ void Batcher::enqueue(BatchStep& s) {
 void Batcher::step(BatchStep& s) {
   s.notify_sink = false;
   enqueue(s);
-  // A step takes tens of microseconds or more; spinning that long would
-  // take the core from the callers the worker is waiting for, so only a
-  // short spin (when configured) before sleeping.
-  if (caller_spin_.count() > 0) {
-    const auto until = Clock::now() + caller_spin_;
-    while (!s.finished_.load(std::memory_order_acquire) && Clock::now() < until) cpu_relax();
-  }
+  // No spinning first: a batch takes hundreds of microseconds, and a caller
+  // spinning for it takes a core from the worker and from the callers the
+  // worker waits for (bench/services_batcher.py, 32 threads on 2 cores:
+  // 1.3x direct with a 20 us spin, 2.3x without; docs/speed.md).
   // Taken even when finished: once we hold it the worker has let go of s.
   std::unique_lock<std::mutex> lock(s.wake_mutex_);
   s.sleeping_ = true;
@@ -175,11 +163,11 @@ void Batcher::worker_loop(int index) {
     // The callers of the last batch come back within microseconds of being
     // woken, one by one as each gets the GIL; a batch run before they do
     // pays a whole weight pass for few steps. Wait for them while they keep
-    // arriving, a gap of gather_gap_ at most between two.
+    // arriving, a gap of kGatherGap at most between two.
     const size_t target = std::min(last_batch_, static_cast<size_t>(max_batch_));
-    while (batch.size() < target && !closed_ && gather_gap_.count() > 0) {
+    while (batch.size() < target && !closed_) {
       const size_t before = batch.size();
-      work_.wait_for(lock, gather_gap_);
+      work_.wait_for(lock, kGatherGap);
       take_batch(batch);
       if (batch.size() == before) break;
     }
