@@ -3,17 +3,24 @@ an lnfast.Batcher (their steps run together as step_many) against the same
 threads calling stream.step directly. Throughput and per-step latency
 (p50/p99), medians over interleaved rounds, load average printed.
 
+Then the same sessions as asyncio tasks on one event loop: ``await
+batcher.astep`` (a worker hands results back through
+loop.call_soon_threadsafe) against ``batcher.step`` run in a thread pool
+(run_in_executor) and against stepping directly in the loop.
+
     python bench/services_batcher.py [--quick] [--threads 32] [--hidden 512]
 
-``measure()`` returns the numbers as a dict for a harness.
+``measure()`` and ``measure_async()`` return the numbers as dicts for a harness.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict
 
 import numpy as np
@@ -114,6 +121,75 @@ def measure(threads: int = 32, hidden: int = 512, steps: int = 40, rounds: int =
     return result
 
 
+def async_round(model, inputs, step_of_task) -> Dict[str, object]:
+    """Every task steps its own stream through all its inputs on one event
+    loop; returns the wall time and every step's latency in ns."""
+    async def session(X):
+        stream, mine = model.stream(), np.empty(len(X), np.int64)
+        out = np.empty(model.hidden_size, np.float32)
+        for t, x in enumerate(X):
+            t0 = time.perf_counter_ns()
+            await step_of_task(stream, x, out)
+            mine[t] = time.perf_counter_ns() - t0
+        return mine
+
+    async def main():
+        t0 = time.perf_counter()
+        latencies = await asyncio.gather(*(session(X) for X in inputs))
+        return time.perf_counter() - t0, np.concatenate(latencies)
+    wall, all_ns = asyncio.run(main())
+    return {"steps_per_s": all_ns.size / wall, "p50_us": np.percentile(all_ns, 50) / 1e3,
+            "p99_us": np.percentile(all_ns, 99) / 1e3}
+
+
+def measure_async(tasks: int = 32, hidden: int = 512, steps: int = 40, rounds: int = 7,
+                  max_batch: int = 64) -> Dict[str, object]:
+    model = ln_lstm(hidden)
+    rng = np.random.default_rng(2)
+    inputs = [rng.standard_normal((steps, hidden)).astype(np.float32) for _ in range(tasks)]
+    load_before = load_average()
+
+    async def direct(stream, x, out):  # blocks the loop: the tasks take turns
+        return stream.step(x, out)
+
+    with lnfast.Batcher(model, max_batch=max_batch) as batcher, \
+            ThreadPoolExecutor(max_workers=tasks) as pool:
+        async def in_executor(stream, x, out):
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, batcher.step, stream, x, out)
+        modes = {"direct in the loop": direct, "astep": batcher.astep,
+                 "step in an executor": in_executor}
+        for step in modes.values():
+            async_round(model, [X[:5] for X in inputs], step)
+        samples = {name: [] for name in modes}
+        for _ in range(rounds):
+            for name, step in modes.items():
+                samples[name].append(async_round(model, inputs, step))
+    result = {"modes": {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+                        for name, rs in samples.items()}}
+    direct_rate = result["modes"]["direct in the loop"]["steps_per_s"]
+    for name in ("astep", "step in an executor"):
+        result["modes"][name]["ratio"] = result["modes"][name]["steps_per_s"] / direct_rate
+    result["config"] = {"tasks": tasks, "hidden": hidden, "steps_per_task": steps,
+                        "rounds": rounds, "max_batch": max_batch, "isa": model.isa}
+    result["load_average"] = {"before": load_before, "after": load_average()}
+    return result
+
+
+def report_async(r) -> str:
+    c = r["config"]
+    lines = [f"asyncio: {c['tasks']} tasks on one loop, LN-LSTM H = {c['hidden']}, "
+             f"{c['steps_per_task']} steps per task, medians over {c['rounds']} interleaved rounds"]
+    for name, m in r["modes"].items():
+        extra = f"   {m['ratio']:.2f}x direct" if "ratio" in m else ""
+        lines.append(f"  {name:20s} {m['steps_per_s']:7.0f} steps/s   p50 {m['p50_us']:7.0f} us"
+                     f"   p99 {m['p99_us']:7.0f} us{extra}")
+    load = r["load_average"]
+    if load["before"] is not None:
+        lines.append(f"  load average before {load['before']:.2f}, after {load['after']:.2f}")
+    return "\n".join(lines)
+
+
 def report(r) -> str:
     c = r["config"]
     lines = [f"Batcher vs direct stream.step: {c['threads']} threads, LN-LSTM H = {c['hidden']}, "
@@ -140,6 +216,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     steps, rounds = (20, 3) if args.quick else (40, 7)
     print(report(measure(threads=args.threads, hidden=args.hidden, steps=steps, rounds=rounds)))
+    print(report_async(measure_async(tasks=args.threads, hidden=args.hidden, steps=steps,
+                                     rounds=rounds)))
 
 
 if __name__ == "__main__":

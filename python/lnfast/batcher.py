@@ -3,7 +3,7 @@ into ``model.step_many`` without batching code in the service."""
 from __future__ import annotations
 
 import weakref
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -11,8 +11,12 @@ from numpy.typing import ArrayLike, NDArray
 from . import _core
 from .model import Model, Stream
 
+if TYPE_CHECKING:
+    import asyncio
 
-def _settle(future, result, error) -> None:
+
+def _settle(future: "asyncio.Future[NDArray[np.float32]]", result: NDArray[np.float32],
+            error: Optional[BaseException]) -> None:
     """Runs on the event loop (a worker hands it over through
     call_soon_threadsafe): the awaiting astep gets its result or error."""
     if future.done():  # cancelled once its batch had started
@@ -87,7 +91,7 @@ class Batcher:
         import asyncio  # here: importing lnfast should not cost asyncio's import
 
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[NDArray[np.float32]] = loop.create_future()
         ticket = self._core.submit(stream, x, out, loop, future)
         try:
             return await future
