@@ -46,9 +46,14 @@ def ln_lstm(hidden: int, seed: int = 0) -> lnfast.Model:
     return lnfast.Model(cell)
 
 
-def one_round(model, inputs, step_of_thread) -> Dict[str, object]:
-    """Every thread steps its own stream through all its inputs; returns the
-    wall time from a common start and every step's latency in ns."""
+def summary(wall: float, all_ns) -> Dict[str, float]:
+    return {"steps_per_s": all_ns.size / wall, "p50_us": np.percentile(all_ns, 50) / 1e3,
+            "p99_us": np.percentile(all_ns, 99) / 1e3}
+
+
+def one_round(model, inputs, step_of_thread) -> Dict[str, float]:
+    """Every thread steps its own stream through all its inputs, from a
+    common start: throughput and per-step latency."""
     n_threads = len(inputs)
     start = threading.Barrier(n_threads + 1)
     latencies = [None] * n_threads
@@ -70,60 +75,12 @@ def one_round(model, inputs, step_of_thread) -> Dict[str, object]:
     t0 = time.perf_counter()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
-    all_ns = np.concatenate(latencies)
-    return {"steps_per_s": all_ns.size / wall, "p50_us": np.percentile(all_ns, 50) / 1e3,
-            "p99_us": np.percentile(all_ns, 99) / 1e3}
+    return summary(time.perf_counter() - t0, np.concatenate(latencies))
 
 
-def check_bit_identical(model, batcher, inputs) -> None:
-    direct, batched = model.stream(), model.stream()
-    for x in inputs[:20]:
-        if not np.array_equal(direct.step(x), batcher.step(batched, x)):
-            raise SystemExit("the batcher's result differs from stream.step: not measuring")
-
-
-def load_average():
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-
-
-def measure(threads: int = 32, hidden: int = 512, steps: int = 40, rounds: int = 7,
-            max_batch: int = 64) -> Dict[str, object]:
-    model = ln_lstm(hidden)
-    rng = np.random.default_rng(1)
-    inputs = [rng.standard_normal((steps, hidden)).astype(np.float32) for _ in range(threads)]
-    load_before = load_average()
-    with lnfast.Batcher(model, max_batch=max_batch) as one, \
-            lnfast.Batcher(model, max_batch=max_batch, workers=2) as two:
-        check_bit_identical(model, one, inputs[0])
-        check_bit_identical(model, two, inputs[0])
-        modes = {"direct": lambda s, x, out: s.step(x, out),
-                 "batcher": lambda s, x, out: one.step(s, x, out),
-                 "batcher, 2 workers": lambda s, x, out: two.step(s, x, out)}
-        for step in modes.values():  # warm up all (threads, caches, allocator)
-            one_round(model, [X[:5] for X in inputs], step)
-        samples = {name: [] for name in modes}
-        for _ in range(rounds):  # interleaved: all see the same machine load
-            for name, step in modes.items():
-                samples[name].append(one_round(model, inputs, step))
-        batches = {"batcher": one.stats, "batcher, 2 workers": two.stats}
-    result = {"modes": {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
-                        for name, rs in samples.items()}}
-    direct = result["modes"]["direct"]["steps_per_s"]
-    for name, stats in batches.items():
-        result["modes"][name]["ratio"] = result["modes"][name]["steps_per_s"] / direct
-        result["modes"][name]["mean_batch"] = stats["steps"] / max(1, stats["batches"])
-    result["ratio"] = result["modes"]["batcher"]["ratio"]  # the default Batcher: the goal's
-    result["goal_ratio"] = GOAL_RATIO
-    result["config"] = {"threads": threads, "hidden": hidden, "steps_per_thread": steps,
-                        "rounds": rounds, "max_batch": max_batch, "isa": model.isa}
-    result["load_average"] = {"before": load_before, "after": load_average()}
-    return result
-
-
-def async_round(model, inputs, step_of_task) -> Dict[str, object]:
+def async_round(model, inputs, step_of_task) -> Dict[str, float]:
     """Every task steps its own stream through all its inputs on one event
-    loop; returns the wall time and every step's latency in ns."""
+    loop: throughput and per-step latency."""
     async def session(X):
         stream, mine = model.stream(), np.empty(len(X), np.int64)
         out = np.empty(model.hidden_size, np.float32)
@@ -137,16 +94,67 @@ def async_round(model, inputs, step_of_task) -> Dict[str, object]:
         t0 = time.perf_counter()
         latencies = await asyncio.gather(*(session(X) for X in inputs))
         return time.perf_counter() - t0, np.concatenate(latencies)
-    wall, all_ns = asyncio.run(main())
-    return {"steps_per_s": all_ns.size / wall, "p50_us": np.percentile(all_ns, 50) / 1e3,
-            "p99_us": np.percentile(all_ns, 99) / 1e3}
+    return summary(*asyncio.run(main()))
+
+
+def check_bit_identical(model, batcher, inputs) -> None:
+    direct, batched = model.stream(), model.stream()
+    for x in inputs[:20]:
+        if not np.array_equal(direct.step(x), batcher.step(batched, x)):
+            raise SystemExit("the batcher's result differs from stream.step: not measuring")
+
+
+def load_average():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def workload(hidden: int, sessions: int, steps: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return ln_lstm(hidden), [rng.standard_normal((steps, hidden)).astype(np.float32)
+                             for _ in range(sessions)]
+
+
+def interleaved_medians(model, inputs, modes, round_of, rounds):
+    """Each mode warmed up, then timed in rotating rounds so all see the same
+    machine load; the median of each figure, per mode."""
+    for step in modes.values():  # warm up all (threads, caches, allocator)
+        round_of(model, [X[:5] for X in inputs], step)
+    samples = {name: [] for name in modes}
+    for _ in range(rounds):
+        for name, step in modes.items():
+            samples[name].append(round_of(model, inputs, step))
+    return {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+            for name, rs in samples.items()}
+
+
+def measure(threads: int = 32, hidden: int = 512, steps: int = 40, rounds: int = 7,
+            max_batch: int = 64) -> Dict[str, object]:
+    model, inputs = workload(hidden, threads, steps, seed=1)
+    load_before = load_average()
+    with lnfast.Batcher(model, max_batch=max_batch) as one, \
+            lnfast.Batcher(model, max_batch=max_batch, workers=2) as two:
+        check_bit_identical(model, one, inputs[0])
+        check_bit_identical(model, two, inputs[0])
+        modes = {"direct": lambda s, x, out: s.step(x, out),
+                 "batcher": lambda s, x, out: one.step(s, x, out),
+                 "batcher, 2 workers": lambda s, x, out: two.step(s, x, out)}
+        result = {"modes": interleaved_medians(model, inputs, modes, one_round, rounds)}
+        batches = {"batcher": one.stats, "batcher, 2 workers": two.stats}
+    direct = result["modes"]["direct"]["steps_per_s"]
+    for name, stats in batches.items():
+        result["modes"][name]["ratio"] = result["modes"][name]["steps_per_s"] / direct
+        result["modes"][name]["mean_batch"] = stats["steps"] / max(1, stats["batches"])
+    result["ratio"] = result["modes"]["batcher"]["ratio"]  # the default Batcher: the goal's
+    result["goal_ratio"] = GOAL_RATIO
+    result["config"] = {"sessions": threads, "hidden": hidden, "steps": steps,
+                        "rounds": rounds, "max_batch": max_batch, "isa": model.isa}
+    result["load_average"] = {"before": load_before, "after": load_average()}
+    return result
 
 
 def measure_async(tasks: int = 32, hidden: int = 512, steps: int = 40, rounds: int = 7,
                   max_batch: int = 64) -> Dict[str, object]:
-    model = ln_lstm(hidden)
-    rng = np.random.default_rng(2)
-    inputs = [rng.standard_normal((steps, hidden)).astype(np.float32) for _ in range(tasks)]
+    model, inputs = workload(hidden, tasks, steps, seed=2)
     load_before = load_average()
 
     async def direct(stream, x, out):  # blocks the loop: the tasks take turns
@@ -159,53 +167,41 @@ def measure_async(tasks: int = 32, hidden: int = 512, steps: int = 40, rounds: i
                 pool, batcher.step, stream, x, out)
         modes = {"direct in the loop": direct, "astep": batcher.astep,
                  "step in an executor": in_executor}
-        for step in modes.values():
-            async_round(model, [X[:5] for X in inputs], step)
-        samples = {name: [] for name in modes}
-        for _ in range(rounds):
-            for name, step in modes.items():
-                samples[name].append(async_round(model, inputs, step))
-    result = {"modes": {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
-                        for name, rs in samples.items()}}
+        result = {"modes": interleaved_medians(model, inputs, modes, async_round, rounds)}
     direct_rate = result["modes"]["direct in the loop"]["steps_per_s"]
     for name in ("astep", "step in an executor"):
         result["modes"][name]["ratio"] = result["modes"][name]["steps_per_s"] / direct_rate
-    result["config"] = {"tasks": tasks, "hidden": hidden, "steps_per_task": steps,
+    result["config"] = {"sessions": tasks, "hidden": hidden, "steps": steps,
                         "rounds": rounds, "max_batch": max_batch, "isa": model.isa}
     result["load_average"] = {"before": load_before, "after": load_average()}
     return result
 
 
-def report_async(r) -> str:
+def report_lines(r, title: str):
+    """The title line, one line per mode and the load average."""
     c = r["config"]
-    lines = [f"asyncio: {c['tasks']} tasks on one loop, LN-LSTM H = {c['hidden']}, "
-             f"{c['steps_per_task']} steps per task, medians over {c['rounds']} interleaved rounds"]
+    lines = [f"{title}: {c['sessions']} sessions, LN-LSTM H = {c['hidden']}, {c['steps']} steps "
+             f"each, medians over {c['rounds']} interleaved rounds, kernels {c['isa']}"]
     for name, m in r["modes"].items():
         extra = f"   {m['ratio']:.2f}x direct" if "ratio" in m else ""
+        if "mean_batch" in m:
+            extra += f", mean batch {m['mean_batch']:.1f}"
         lines.append(f"  {name:20s} {m['steps_per_s']:7.0f} steps/s   p50 {m['p50_us']:7.0f} us"
                      f"   p99 {m['p99_us']:7.0f} us{extra}")
     load = r["load_average"]
     if load["before"] is not None:
         lines.append(f"  load average before {load['before']:.2f}, after {load['after']:.2f}")
-    return "\n".join(lines)
+    return lines
 
 
 def report(r) -> str:
-    c = r["config"]
-    lines = [f"Batcher vs direct stream.step: {c['threads']} threads, LN-LSTM H = {c['hidden']}, "
-             f"{c['steps_per_thread']} steps per thread, medians over {c['rounds']} interleaved "
-             f"rounds, kernels {c['isa']}"]
-    for name, m in r["modes"].items():
-        extra = (f"   {m['ratio']:.2f}x direct, mean batch {m['mean_batch']:.1f}"
-                 if "ratio" in m else "")
-        lines.append(f"  {name:18s} {m['steps_per_s']:7.0f} steps/s   p50 {m['p50_us']:7.0f} us"
-                     f"   p99 {m['p99_us']:7.0f} us{extra}")
     verdict = "PASS" if r["ratio"] >= r["goal_ratio"] else "MISS"
-    lines.append(f"  goal: the default Batcher >= {r['goal_ratio']}x direct: {verdict}")
-    load = r["load_average"]
-    if load["before"] is not None:
-        lines.append(f"  load average before {load['before']:.2f}, after {load['after']:.2f}")
-    return "\n".join(lines)
+    return "\n".join(report_lines(r, "Batcher vs direct stream.step, one thread per session")
+                     + [f"  goal: the default Batcher >= {r['goal_ratio']}x direct: {verdict}"])
+
+
+def report_async(r) -> str:
+    return "\n".join(report_lines(r, "asyncio: one task per session, one event loop"))
 
 
 def main(argv=None) -> None:
