@@ -177,8 +177,8 @@ def measure_async(tasks: int = 32, hidden: int = 512, steps: int = 40, rounds: i
     return result
 
 
-def report_lines(r, title: str):
-    """The title line, one line per mode and the load average."""
+def report_lines(r, title: str, verdicts=()):
+    """The title line, one line per mode, the verdicts and the load average."""
     c = r["config"]
     lines = [f"{title}: {c['sessions']} sessions, LN-LSTM H = {c['hidden']}, {c['steps']} steps "
              f"each, medians over {c['rounds']} interleaved rounds, kernels {c['isa']}"]
@@ -188,6 +188,7 @@ def report_lines(r, title: str):
             extra += f", mean batch {m['mean_batch']:.1f}"
         lines.append(f"  {name:20s} {m['steps_per_s']:7.0f} steps/s   p50 {m['p50_us']:7.0f} us"
                      f"   p99 {m['p99_us']:7.0f} us{extra}")
+    lines += list(verdicts)
     load = r["load_average"]
     if load["before"] is not None:
         lines.append(f"  load average before {load['before']:.2f}, after {load['after']:.2f}")
@@ -196,8 +197,9 @@ def report_lines(r, title: str):
 
 def report(r) -> str:
     verdict = "PASS" if r["ratio"] >= r["goal_ratio"] else "MISS"
-    return "\n".join(report_lines(r, "Batcher vs direct stream.step, one thread per session")
-                     + [f"  goal: the default Batcher >= {r['goal_ratio']}x direct: {verdict}"])
+    return "\n".join(report_lines(
+        r, "Batcher vs direct stream.step, one thread per session",
+        [f"  goal: the default Batcher >= {r['goal_ratio']}x direct: {verdict}"]))
 
 
 def report_async(r) -> str:

@@ -48,8 +48,9 @@ class Batcher:
     callers the first woke, so no worker waits for callers to come back.
     Measured with 32 threads on 2 cores (docs/speed.md), 2 workers gave
     2.0x-2.1x of direct steps at H = 512 on a quiet machine where 1 gave
-    1.4x-1.5x, and about the same as 1 under heavy load; 1 worker gives
-    the largest batches and leaves a core to the rest of the service.
+    1.4x-1.5x; on a busy machine 1 worker was as fast or faster (larger
+    batches, no core to gain), and it leaves a core to the rest of the
+    service.
 
     A stream stepped directly while one of its steps is in a batch is not
     raced: whichever comes second raises step's RuntimeError about a stream
