@@ -20,6 +20,8 @@ import textwrap
 import zipfile
 from collections import OrderedDict
 
+from sanitizers import skip_address_limit_under_asan
+
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL_VERSION = 1001
 
@@ -218,6 +220,7 @@ def run_isolated(path, mode="read", timeout=10.0, memory=2 << 30) -> dict:
     child process with an address-space limit: a crash or a hang becomes an
     outcome ("child died ...", "timeout ...") instead of taking the suite
     down. Returns outcome, message and peak RSS growth in bytes."""
+    skip_address_limit_under_asan()
     env = dict(os.environ, ISOLATED_MEMORY_LIMIT=str(memory), ISOLATED_LNFAST_PARENT=_lnfast_parent())
     try:
         done = subprocess.run(

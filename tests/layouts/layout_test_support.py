@@ -17,6 +17,7 @@ from torch import nn
 
 import lnfast
 import torch_cells as tc
+from sanitizers import skip_address_limit_under_asan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRESH_LOADER = os.path.join(HERE, "fresh_process_loader.py")
@@ -219,6 +220,7 @@ except lnfast.CheckpointError as error:
 def load_in_child(path, timeout: float, memory: int = 512 << 20) -> dict:
     """lnfast.load(path) in a child process with an address-space limit, so
     that a hang or a crash becomes a failed assertion, not a stuck suite."""
+    skip_address_limit_under_asan()
     try:
         done = subprocess.run([sys.executable, "-c", _LOAD_IN_CHILD, str(path), str(memory)],
                               env=python_path_env(), capture_output=True, text=True, timeout=timeout)
