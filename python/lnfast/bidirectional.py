@@ -50,11 +50,16 @@ class Bidirectional:
                 raise ValueError(f"layer {k} takes inputs of size {forward.input_size}, but layer "
                                  f"{k - 1} below it outputs {width} (both directions)")
             width = 2 * forward.hidden_size
-        self.layers = layers
-        self._requested_isa = isa
-        # Model checks each cell, the isa and the weight format.
+        # Model checks each cell, the isa and the weight format; the
+        # direction models hold the weights, nothing here keeps the cells.
         self._directions = tuple((Model(f, isa=isa, weights=weights), Model(b, isa=isa, weights=weights))
                                  for f, b in layers)
+
+    @property
+    def layers(self) -> Tuple[Tuple[Cell, Cell], ...]:
+        """(forward, backward) cells per layer, rebuilt from the packed
+        weights on each access (see Model.layers)."""
+        return tuple((f.layers[0], b.layers[0]) for f, b in self._directions)
 
     @property
     def input_size(self) -> int:
@@ -115,12 +120,16 @@ class Bidirectional:
         """Refused, as stream() is: use run(X)."""
         raise TypeError(CANNOT_STREAM)
 
+    # The direction models pickle their stored weights (see Model).
     def __getstate__(self):
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights}
+        return {"directions": self._directions}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"], weights=state["weights"])
+        if "directions" not in state:  # pickled by lnfast before the stored form
+            self.__init__(state["layers"], isa=state["isa"], weights=state["weights"])
+            return
+        self._directions = tuple(tuple(pair) for pair in state["directions"])
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"({f!r}, {b!r})" for f, b in self.layers)
+        inner = ", ".join(f"({f._layer_reprs()[0]}, {b._layer_reprs()[0]})" for f, b in self._directions)
         return f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r})"

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "lnfast/isa.hpp"
@@ -18,10 +19,17 @@ struct PackedLayer;
 class Model {
  public:
   // Validates every spec (throws std::invalid_argument naming the problem)
-  // and packs the weights for the kernels of `isa`, stored as `weights`.
-  // int8_activations (int8 weights only, else std::invalid_argument) rounds
-  // each GEMM's input vector to int8 too, for integer dot products.
+  // and packs the weights for the kernels of `isa`, stored as `weights`;
+  // the specs' matrices are freed once packed, so the model holds its
+  // weights once (docs/speed.md#loading). int8_activations (int8 weights
+  // only, else std::invalid_argument) rounds each GEMM's input vector to
+  // int8 too, for integer dot products.
   Model(std::vector<LayerSpec> layers, Isa isa,
+        WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
+  // The same from specs whose matrices are empty and matrices the caller
+  // lends for the duration of the call (one LayerMatrices per layer): they
+  // are packed straight from its memory, in parallel, and not kept.
+  Model(std::vector<LayerSpec> structure, const std::vector<LayerMatrices>& matrices, Isa isa,
         WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
   ~Model();
   Model(const Model&) = delete;
@@ -33,7 +41,17 @@ class Model {
   Isa isa() const { return isa_; }
   WeightFormat weight_format() const { return weights_; }
   bool int8_activations() const { return int8_activations_; }
+  // Layer k's structure: norms, biases and options, its matrices empty.
   const LayerSpec& layer(int k) const;
+  // Layer k with w_ih, w_hh and w_hr filled from the panels: the values the
+  // kernels multiply by (bfloat16 widened, int8 q * scale). A new copy.
+  LayerSpec unpacked_layer(int k) const;
+  // Layer k's matrix `which` (0 w_ih, 1 w_hh, 2 w_hr) in its stored form,
+  // as MatrixView::stored takes it back: its (rows, cols), (0, 0) for an
+  // absent w_hr; then rows x cols elements of the weight format (float32,
+  // bfloat16 bits, int8 q) row-major and, for int8, rows row scales.
+  std::pair<int, int> matrix_shape(int k, int which) const;
+  void read_stored_matrix(int k, int which, void* elements, float* row_scales) const;
   // Floats of recurrent state of layer k (H, or 2H for an LSTM), and where
   // they start in a stream's flat state vector.
   int state_size(int k) const;
@@ -51,6 +69,7 @@ class Model {
 
  private:
   friend class Stream;
+  void build(const std::vector<LayerMatrices>& matrices);
   std::vector<LayerSpec> specs_;
   std::vector<std::unique_ptr<PackedLayer>> packed_;
   std::vector<int> state_offsets_;

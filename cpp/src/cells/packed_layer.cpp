@@ -1,6 +1,8 @@
 // From a validated LayerSpec to what the cells read (see packed_layer.hpp).
 #include "cells/packed_layer.hpp"
 
+#include <utility>
+
 namespace lnfast {
 namespace {
 
@@ -28,23 +30,19 @@ std::vector<float> sum_or_either(const std::vector<float>& a,
 
 }  // namespace
 
-PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
-                       WeightFormat format, bool int8_activations) {
+PackedLayer pack_layer(const LayerSpec& s, PackedMatrix w_ih, PackedMatrix w_hh,
+                       PackedMatrix w_hr) {
   PackedLayer L;
   L.type = s.type;
   L.input_size = s.input_size;
   L.hidden_size = s.hidden_size;
   L.rows = gate_count(s.type) * s.hidden_size;
-  const int panel = kernels.panel_rows;
-  L.rows_padded = (L.rows + panel - 1) / panel * panel;
-  L.w_ih = pack_matrix(s.w_ih, L.rows, s.input_size, kernels, format, int8_activations);
+  L.rows_padded = w_ih.rows;
   L.output_size = output_size(s);
-  L.w_hh = pack_matrix(s.w_hh, L.rows, L.output_size, kernels, format, int8_activations);
-  L.proj_rows_padded = 0;
-  if (s.proj_size > 0) {
-    L.proj_rows_padded = (s.proj_size + panel - 1) / panel * panel;
-    L.w_hr = pack_matrix(s.w_hr, s.proj_size, s.hidden_size, kernels, format, int8_activations);
-  }
+  L.proj_rows_padded = s.proj_size > 0 ? w_hr.rows : 0;
+  L.w_ih = std::move(w_ih);
+  L.w_hh = std::move(w_hh);
+  L.w_hr = std::move(w_hr);
 
   const bool x_normed = !s.x_norms.empty();
   const bool h_normed = !s.h_norms.empty();

@@ -37,8 +37,10 @@ struct PackedLayer {
   bool gru_paper_update;
 };
 
-PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
-                       WeightFormat format, bool int8_activations = false);
+// The layer of a validated `structure` (its matrices are not read) with its
+// already packed matrices; w_hr is an empty PackedMatrix when not projected.
+PackedLayer pack_layer(const LayerSpec& structure, PackedMatrix w_ih, PackedMatrix w_hh,
+                       PackedMatrix w_hr);
 
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {

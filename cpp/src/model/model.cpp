@@ -7,8 +7,25 @@
 #include "cells/packed_layer.hpp"
 #include "lnfast/fingerprint.hpp"
 #include "model/validate_spec.hpp"
+#include "parallel/task_list.hpp"
 
 namespace lnfast {
+namespace {
+
+constexpr const char* kMatrixNames[] = {"w_ih", "w_hh", "w_hr"};
+
+const MatrixView& view_of(const LayerMatrices& m, int which) {
+  return which == 0 ? m.w_ih : (which == 1 ? m.w_hh : m.w_hr);
+}
+
+const PackedMatrix& packed_matrix_of(const PackedLayer& L, int which) {
+  if (which < 0 || which > 2) throw std::out_of_range("matrix index must be 0, 1 or 2");
+  return which == 0 ? L.w_ih : (which == 1 ? L.w_hh : L.w_hr);
+}
+
+std::string layer_name(size_t k) { return "layer " + std::to_string(k); }
+
+}  // namespace
 
 Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
              bool int8_activations)
@@ -17,35 +34,90 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
       weights_(weights),
       int8_activations_(int8_activations),
       kernels_(&kernels_for(isa)) {
-  if (int8_activations && weights != WeightFormat::I8)
+  std::vector<LayerMatrices> views;
+  for (size_t k = 0; k < specs_.size(); ++k) views.push_back(matrix_views(specs_[k], layer_name(k)));
+  build(views);
+  // Packed now: the float32 copies would only double the memory.
+  for (LayerSpec& s : specs_) {
+    std::vector<float>().swap(s.w_ih);
+    std::vector<float>().swap(s.w_hh);
+    std::vector<float>().swap(s.w_hr);
+  }
+}
+
+Model::Model(std::vector<LayerSpec> structure, const std::vector<LayerMatrices>& matrices, Isa isa,
+             WeightFormat weights, bool int8_activations)
+    : specs_(std::move(structure)),
+      isa_(isa),
+      weights_(weights),
+      int8_activations_(int8_activations),
+      kernels_(&kernels_for(isa)) {
+  if (matrices.size() != specs_.size())
+    throw std::invalid_argument("a model needs one set of matrices per layer: got " +
+                                std::to_string(matrices.size()) + " for " +
+                                std::to_string(specs_.size()) + " layers");
+  for (size_t k = 0; k < specs_.size(); ++k)
+    if (!specs_[k].w_ih.empty() || !specs_[k].w_hh.empty() || !specs_[k].w_hr.empty())
+      throw std::invalid_argument(layer_name(k) +
+                                  ": give its matrices in the spec or lent beside it, not both");
+  build(matrices);
+}
+
+void Model::build(const std::vector<LayerMatrices>& matrices) {
+  if (int8_activations_ && weights_ != WeightFormat::I8)
     throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
-                                weight_format_name(weights));
+                                weight_format_name(weights_));
   if (specs_.empty())
     throw std::invalid_argument("a model needs at least one layer");
   for (size_t k = 0; k < specs_.size(); ++k) {
-    validate_layer_spec(specs_[k], "layer " + std::to_string(k));
+    validate_layer_structure(specs_[k], matrices[k], layer_name(k));
     if (k > 0 && specs_[k].input_size != output_size(specs_[k - 1]))
       throw std::invalid_argument(
-          "layer " + std::to_string(k) + " takes inputs of size " +
-          std::to_string(specs_[k].input_size) + ", but layer " +
-          std::to_string(k - 1) + " below it outputs " +
+          layer_name(k) + " takes inputs of size " + std::to_string(specs_[k].input_size) +
+          ", but layer " + std::to_string(k - 1) + " below it outputs " +
           std::to_string(output_size(specs_[k - 1])));
+    for (int which = 0; which < 3; ++which) {
+      const MatrixView& m = view_of(matrices[k], which);
+      if (m.stored && m.data && weights_ == WeightFormat::I8 && !m.row_scales)
+        throw std::invalid_argument(layer_name(k) + ": stored int8 " + kMatrixNames[which] +
+                                    " comes without its row scales");
+    }
   }
-  fingerprint_ = model_fingerprint(specs_, weights_);
+
+  // Every matrix of every layer is one task: the reading, converting,
+  // checking and hashing of a load, spread over the CPUs.
+  const int count = static_cast<int>(3 * specs_.size());
+  std::vector<PackedMatrix> packed(count);
+  std::vector<PackReport> reports(count);
+  run_task_list(count, [&](int t) {
+    const MatrixView& m = view_of(matrices[t / 3], t % 3);
+    if (m.data) packed[t] = pack_view(m, *kernels_, weights_, int8_activations_, &reports[t]);
+  }, load_threads());
+  for (int t = 0; t < count; ++t)
+    if (!reports[t].problem.empty())
+      throw std::invalid_argument(layer_name(t / 3) + ": " + kMatrixNames[t % 3] + " " +
+                                  reports[t].problem);
+
+  std::vector<StoredHashes> hashes;
   int offset = 0;
-  for (const LayerSpec& spec : specs_) {
-    packed_.push_back(
-        std::make_unique<PackedLayer>(pack_layer(spec, *kernels_, weights_, int8_activations_)));
+  for (size_t k = 0; k < specs_.size(); ++k) {
+    const LayerSpec& spec = specs_[k];
+    hashes.push_back({reports[3 * k].stored_hash, reports[3 * k + 1].stored_hash,
+                      reports[3 * k + 2].stored_hash});
+    packed_.push_back(std::make_unique<PackedLayer>(
+        pack_layer(spec, std::move(packed[3 * k]), std::move(packed[3 * k + 1]),
+                   std::move(packed[3 * k + 2]))));
     const PackedLayer& L = *packed_.back();
     state_offsets_.push_back(offset);
     offset += state_floats(spec);
-    weight_count_ += static_cast<long long>(spec.w_ih.size() + spec.w_hh.size() +
-                                            spec.w_hr.size());
+    for (const PackedMatrix* w : {&L.w_ih, &L.w_hh, &L.w_hr})
+      weight_count_ += static_cast<long long>(w->logical_rows) * w->cols;
     // Scratch: this layer's step, its input projection, and the hidden
     // vector handed to the next layer.
     scratch_floats_ = std::max(scratch_floats_,
                                layer_scratch_floats(L) + L.rows_padded);
   }
+  fingerprint_ = model_fingerprint(specs_, hashes, weights_, int8_activations_);
   for (const LayerSpec& spec : specs_)
     widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(output_size(spec)));
   scratch_floats_ += 2 * widest_hidden_;
@@ -67,6 +139,30 @@ float Model::read_weights_once() const {
 }
 
 const LayerSpec& Model::layer(int k) const { return specs_.at(k); }
+
+LayerSpec Model::unpacked_layer(int k) const {
+  LayerSpec s = specs_.at(k);
+  const PackedLayer& L = *packed_.at(k);
+  const auto unpack = [](const PackedMatrix& m, std::vector<float>& out) {
+    out.resize(static_cast<size_t>(m.logical_rows) * m.cols);
+    if (!out.empty()) unpack_values(m, out.data());
+  };
+  unpack(L.w_ih, s.w_ih);
+  unpack(L.w_hh, s.w_hh);
+  unpack(L.w_hr, s.w_hr);
+  return s;
+}
+
+std::pair<int, int> Model::matrix_shape(int k, int which) const {
+  const PackedMatrix& m = packed_matrix_of(*packed_.at(k), which);
+  return {m.logical_rows, m.cols};
+}
+
+void Model::read_stored_matrix(int k, int which, void* elements, float* row_scales) const {
+  const PackedMatrix& m = packed_matrix_of(*packed_.at(k), which);
+  if (m.logical_rows > 0) read_stored(m, elements, row_scales);
+}
+
 int Model::state_offset(int k) const { return state_offsets_.at(k); }
 int Model::state_size(int k) const {
   return state_floats(specs_.at(k));
