@@ -121,6 +121,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("hidden_size", &Model::hidden_size)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("weight_count", &Model::weight_count)
+      .def_property_readonly("weight_bytes", &Model::weight_bytes)
       .def_property_readonly("fingerprint", [](const Model& mm) {
         return lnfast::fingerprint_hex(mm.fingerprint());
       })

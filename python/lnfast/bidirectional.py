@@ -87,6 +87,11 @@ class Bidirectional:
         return sum(m.weight_count for pair in self._directions for m in pair)
 
     @property
+    def weight_bytes(self) -> int:
+        """Bytes the packed weights of both directions of every layer occupy."""
+        return sum(m.weight_bytes for pair in self._directions for m in pair)
+
+    @property
     def weights(self) -> str:
         """How the weights are stored: "fp32", "bf16" or "int8"."""
         return self._directions[0][0].weights

@@ -238,6 +238,13 @@ class Model:
         return self._core.weight_count
 
     @property
+    def weight_bytes(self) -> int:
+        """Bytes the packed weights occupy (panel padding and int8 row scales
+        included). The model's weights take this memory and no more: nothing
+        else keeps a copy of them (docs/speed.md#loading)."""
+        return self._core.weight_bytes
+
+    @property
     def weights(self) -> str:
         """How this model stores its weights: "fp32", "bf16" or "int8"."""
         return self._core.weights

@@ -58,6 +58,9 @@ class Model {
   int state_offset(int k) const;
   int total_state_size() const { return total_state_; }
   long long weight_count() const { return weight_count_; }
+  // Bytes the packed weights occupy (padding rows and int8 row scales
+  // included): all the memory the model's weights take.
+  long long weight_bytes() const;
   // The same on every ISA and in every process: see lnfast/fingerprint.hpp.
   std::uint64_t fingerprint() const { return fingerprint_; }
   // One pass over every packed weight with full-width loads: the floor a

@@ -138,6 +138,15 @@ float Model::read_weights_once() const {
   return total;
 }
 
+long long Model::weight_bytes() const {
+  long long total = 0;
+  for (const auto& L : packed_)
+    for (const PackedMatrix* w : {&L->w_ih, &L->w_hh, &L->w_hr})
+      total += static_cast<long long>(w->bytes()) +
+               (w->row_scales ? static_cast<long long>(sizeof(float)) * w->rows : 0);
+  return total;
+}
+
 const LayerSpec& Model::layer(int k) const { return specs_.at(k); }
 
 LayerSpec Model::unpacked_layer(int k) const {

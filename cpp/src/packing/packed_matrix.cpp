@@ -2,6 +2,7 @@
 #include "packing/packed_matrix.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "kernels/bf16_round.hpp"
+#include "packing/panel_buffer.hpp"
 #include "lnfast/hash64.hpp"
 
 namespace lnfast {
@@ -38,11 +40,12 @@ struct Bf16PairSlot {
 
 // For dot products (vdpbf16ps and BFDOT: G = 2 bfloat16; SDOT and vpdpbusd:
 // G = 4 int8): columns Gq..Gq+G-1 of a row share a 32-bit word; a block's
-// panels sit side by side per column group.
+// panels sit side by side per column group. G is a template argument so
+// that no element pays for a division.
+template <int G>
 struct KGroupSlot {
-  int group;
   size_t operator()(int n, int j, int lane, int k, int panel) const {
-    return ((static_cast<size_t>(k / group) * n + j) * panel + lane) * group + k % group;
+    return ((static_cast<size_t>(k / G) * n + j) * panel + lane) * G + k % G;
   }
 };
 
@@ -51,7 +54,9 @@ template <class F>
 void with_slot(const PanelLayout& layout, F&& f) {
   switch (layout.order) {
     case PanelOrder::Bf16Pairs: return f(Bf16PairSlot{});
-    case PanelOrder::KGroups: return f(KGroupSlot{layout.k_group});
+    case PanelOrder::KGroups:
+      if (layout.k_group == 2) return f(KGroupSlot<2>{});
+      return f(KGroupSlot<4>{});
     default: return f(PlainSlot{});
   }
 }
@@ -116,16 +121,19 @@ void with_elements(const PackedMatrix& m, F&& f) {
 
 unsigned char u8_offset_of(const PanelLayout& layout) { return layout.u8_offset ? 0x80u : 0u; }
 
-// Row r of the stored form between the panels and a row-major buffer.
+// Rows r0 .. r0 + count - 1 (one panel, count <= panel_rows) from their
+// stored form into the panels, column by column: each column's lanes land
+// side by side, so the writes stream instead of striding a row apart.
 template <class T>
-void scatter_row(const PackedMatrix& m, T* panels, int r, const T* row) {
-  const RowPlace at = place_of_row(m.layout, m.rows, m.stored_cols, r);
+void scatter_panel(const PackedMatrix& m, T* panels, int r0, int count, const T* const* rows) {
+  const RowPlace at = place_of_row(m.layout, m.rows, m.stored_cols, r0);
   const unsigned char offset = u8_offset_of(m.layout);
+  const int panel = m.layout.panel_rows;
   T* block = panels + at.block;
   with_slot(m.layout, [&](auto slot) {
     for (int k = 0; k < m.cols; ++k)
-      block[slot(at.n, at.j, at.lane, k, m.layout.panel_rows)] =
-          Elements<T>::to_panel(row[k], offset);
+      for (int lane = 0; lane < count; ++lane)
+        block[slot(at.n, at.j, lane, k, panel)] = Elements<T>::to_panel(rows[lane][k], offset);
   });
 }
 
@@ -187,6 +195,17 @@ int first_nonfinite(const float* v, int n) {
   return -1;
 }
 
+// std::nearbyint in the default rounding mode, for |v| < 2^22, without the
+// libm call that -march=x86-64 compiles nearbyint to: adding 1.5 * 2^23
+// leaves no fraction bits, so the FPU rounds half to even right there. The
+// core builds without -ffast-math and evaluates float in float
+// (FLT_EVAL_METHOD 0), so the two roundings happen as written.
+static_assert(FLT_EVAL_METHOD == 0, "round_half_even needs float arithmetic in float");
+inline float round_half_even(float v) {
+  constexpr float kShift = 12582912.0f;
+  return (v + kShift) - kShift;
+}
+
 float widen_bf16(unsigned short b) {
   const unsigned int bits = static_cast<unsigned int>(b) << 16;
   float v;
@@ -201,26 +220,23 @@ template <class T, class Convert>
 void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, std::string& problem,
                Convert convert) {
   T* panels = reinterpret_cast<T*>(const_cast<void*>(m.weights));
-  std::vector<T> buffer(static_cast<size_t>(m.cols));
+  const int panel = m.layout.panel_rows;
+  std::vector<T> buffer(static_cast<size_t>(panel) * m.cols);
+  std::vector<const T*> rows(static_cast<size_t>(panel));
   const char* base = static_cast<const char*>(source.data);
   const size_t source_bytes = source.stored ? sizeof(T) : sizeof(float);
-  for (int r = 0; r < m.logical_rows; ++r) {
-    const void* src = base + static_cast<std::ptrdiff_t>(r) * source.row_stride *
-                                 static_cast<std::ptrdiff_t>(source_bytes);
-    const T* row = convert(r, src, buffer.data());
-    if (!row) return;
-    hash.row(row, m.cols);
-    scatter_row(m, panels, r, row);
+  for (int r0 = 0; r0 < m.logical_rows; r0 += panel) {
+    const int count = std::min(panel, m.logical_rows - r0);
+    for (int lane = 0; lane < count; ++lane) {
+      const int r = r0 + lane;
+      const void* src = base + static_cast<std::ptrdiff_t>(r) * source.row_stride *
+                                   static_cast<std::ptrdiff_t>(source_bytes);
+      rows[lane] = convert(r, src, buffer.data() + static_cast<size_t>(lane) * m.cols);
+      if (!rows[lane]) return;
+      hash.row(rows[lane], m.cols);
+    }
+    scatter_panel(m, panels, r0, count, rows.data());
   }
-}
-
-// One 64-byte aligned, zeroed buffer for a matrix's elements and scales.
-std::shared_ptr<void> zeroed_buffer(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
 }  // namespace
@@ -279,7 +295,7 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
   const size_t weight_bytes = m.bytes();
   const size_t scale_offset = (weight_bytes + 63) / 64 * 64;
   const size_t scale_bytes = format == WeightFormat::I8 ? sizeof(float) * m.rows : 0;
-  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes);
+  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes, weight_bytes);
   char* base = static_cast<char*>(buffer.get());
   m.weights = base;
   m.storage = buffer;
@@ -359,7 +375,7 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
         const float inverse = peak > 0.0f ? 127.0f / peak : 0.0f;
         for (int k = 0; k < cols; ++k)
           out[k] = static_cast<signed char>(
-              std::max(-127.0f, std::min(127.0f, std::nearbyint(row[k] * inverse))));
+              std::max(-127.0f, std::min(127.0f, round_half_even(row[k] * inverse))));
         return out;
       });
       break;
@@ -441,7 +457,12 @@ std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = m.stored_cols = cols;
   std::vector<float> out(static_cast<size_t>(m.rows) * cols, 0.0f);
-  for (int r = 0; r < rows; ++r) scatter_row(m, out.data(), r, w.data() + static_cast<size_t>(r) * cols);
+  for (int r0 = 0; r0 < rows; r0 += panel) {
+    const int count = std::min(panel, rows - r0);
+    std::vector<const float*> lanes;
+    for (int lane = 0; lane < count; ++lane) lanes.push_back(w.data() + static_cast<size_t>(r0 + lane) * cols);
+    scatter_panel(m, out.data(), r0, count, lanes.data());
+  }
   return out;
 }
 
