@@ -35,7 +35,12 @@ def float32_array(value, name: str, shape: tuple) -> np.ndarray:
 def _real_array(value, name: str, shape: tuple) -> np.ndarray:
     """float32_array, checked for NaN and Inf too."""
     arr = float32_array(value, name, shape)
-    if not np.isfinite(arr).all():
+    # A finite sum proves every element finite (a NaN or Inf would carry
+    # through), in one pass with no temporary; only an overflowing or truly
+    # non-finite array pays for the element-wise test.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum(dtype=np.float32)
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
         raise ValueError(f"{name} holds a non-finite value at flat index {bad}")
     return arr
