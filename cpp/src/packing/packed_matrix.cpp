@@ -303,20 +303,22 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
                                              : nullptr;
   m.row_scales = scales;  // padding rows keep scale 0
   const auto flat = [cols](int r, int k) { return static_cast<long long>(r) * cols + k; };
+  // Row r of float32 values, or null with `problem` set when it holds a NaN or Inf.
+  std::string problem;
+  const auto finite_row = [&](const void* src, int r) -> const float* {
+    const float* row = static_cast<const float*>(src);
+    const int bad = first_nonfinite(row, cols);
+    if (bad < 0) return row;
+    problem = nonfinite(row[bad], flat(r, bad));
+    return nullptr;
+  };
 
   StoredHash hash(m);
-  std::string problem;
   const bool stored = source.stored;
   switch (format) {
     case WeightFormat::F32:
-      pack_rows<float>(m, source, hash, problem, [&](int r, const void* src, float*) -> const float* {
-        const float* row = static_cast<const float*>(src);
-        const int bad = first_nonfinite(row, cols);
-        if (bad >= 0) {
-          problem = nonfinite(row[bad], flat(r, bad));
-          return nullptr;
-        }
-        return row;
+      pack_rows<float>(m, source, hash, problem, [&](int r, const void* src, float*) {
+        return finite_row(src, r);
       });
       break;
     case WeightFormat::BF16:
@@ -331,12 +333,8 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
             }
           return row;
         }
-        const float* row = static_cast<const float*>(src);
-        const int bad = first_nonfinite(row, cols);
-        if (bad >= 0) {
-          problem = nonfinite(row[bad], flat(r, bad));
-          return nullptr;
-        }
+        const float* row = finite_row(src, r);
+        if (!row) return nullptr;
         for (int k = 0; k < cols; ++k) out[k] = round_to_bf16(row[k]);
         return out;
       });
@@ -363,12 +361,8 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
           return row;
         }
         // Symmetric per-row scale: the largest |w| of a row maps to 127.
-        const float* row = static_cast<const float*>(src);
-        const int bad = first_nonfinite(row, cols);
-        if (bad >= 0) {
-          problem = nonfinite(row[bad], flat(r, bad));
-          return nullptr;
-        }
+        const float* row = finite_row(src, r);
+        if (!row) return nullptr;
         float peak = 0.0f;
         for (int k = 0; k < cols; ++k) peak = std::max(peak, std::fabs(row[k]));
         scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
