@@ -117,15 +117,24 @@ class ReferenceLayer:
             hp = np.concatenate([layer_norm(uh[:2 * H], lh[0]), layer_norm(uh[2 * H:], lh[1])]) + self.b_hh
         else:
             xp, hp = wx + self.b_ih, uh + self.b_hh
-        r_pre, z_pre = xp[:H] + hp[:H], xp[H:2 * H] + hp[H:2 * H]
         gate_norms = _gate_norms(cell.ln_gates, 3) if cell.norm == "per_gate" else None
-        if gate_norms:
-            r_pre, z_pre = layer_norm(r_pre, gate_norms[0]), layer_norm(z_pre, gate_norms[1])
-        r, z = sigmoid(r_pre), sigmoid(z_pre)
-        n_pre = xp[2 * H:] + r * hp[2 * H:]
-        if gate_norms:
-            n_pre = layer_norm(n_pre, gate_norms[2])
-        n = np.tanh(n_pre)
+        if cell.reset == "candidate":
+            s = xp + hp
+            if cell.norm == "joint":
+                s = layer_norm(s, _ln(cell.ln))
+            if gate_norms:
+                s = np.concatenate([layer_norm(s[k * H:(k + 1) * H], gate_norms[k]) for k in range(3)])
+            r, z = sigmoid(s[:H]), sigmoid(s[H:2 * H] + cell.update_bias)
+            n = np.tanh(r * s[2 * H:])
+        else:
+            r_pre, z_pre = xp[:H] + hp[:H], xp[H:2 * H] + hp[H:2 * H]
+            if gate_norms:
+                r_pre, z_pre = layer_norm(r_pre, gate_norms[0]), layer_norm(z_pre, gate_norms[1])
+            r, z = sigmoid(r_pre), sigmoid(z_pre + cell.update_bias)
+            n_pre = xp[2 * H:] + r * hp[2 * H:]
+            if gate_norms:
+                n_pre = layer_norm(n_pre, gate_norms[2])
+            n = np.tanh(n_pre)
         h_new = (1 - z) * h + z * n if cell.update == "paper" else (1 - z) * n + z * h
         return {"h": self._zoneout(h_new, h)}
 

@@ -237,15 +237,21 @@ class HasteLayerNormGRU(RecurrentCell):
 class IcefallLayerNormLSTMCell(RecurrentCell):
     """s = W_ih x + b_ih + W_hh h + b_hh; each gate's H units normed on
     their own (i, f, g=cx, o); c' = LN_cy(sig(f) c + sig(i) tanh(g)) kept as
-    the state; h' = sig(o) tanh(c')."""
+    the state; h' = sig(o) tanh(c'), then weight_hr h' when proj_size > 0
+    (h then has proj_size units, c hidden_size)."""
 
     state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 eps: float = 1e-5):
+                 eps: float = 1e-5, proj_size: int = 0):
         super().__init__(input_size, hidden_size)
+        self.output_size = proj_size or hidden_size
         self.weight_ih = _uniform_parameter((4 * hidden_size, input_size), hidden_size)
-        self.weight_hh = _uniform_parameter((4 * hidden_size, hidden_size), hidden_size)
+        self.weight_hh = _uniform_parameter((4 * hidden_size, self.output_size), hidden_size)
+        if proj_size:
+            self.weight_hr = _uniform_parameter((proj_size, hidden_size), hidden_size)
+        else:
+            self.register_parameter("weight_hr", None)
         if bias:
             self.bias_ih = _uniform_parameter((4 * hidden_size,), hidden_size)
             self.bias_hh = _uniform_parameter((4 * hidden_size,), hidden_size)
@@ -268,7 +274,13 @@ class IcefallLayerNormLSTMCell(RecurrentCell):
         o = torch.sigmoid(self.layernorm_o(o))
         c = self.layernorm_cy(f * c + i * g)
         h = o * torch.tanh(c)
+        if self.weight_hr is not None:
+            h = h @ self.weight_hr.t()
         return h, (h, c)
+
+    def initial_state(self, dtype=torch.float32) -> tuple:
+        return (torch.zeros(1, self.output_size, dtype=dtype),
+                torch.zeros(1, self.hidden_size, dtype=dtype))
 
 
 class IcefallLayerNormGRUCell(RecurrentCell):
@@ -303,9 +315,10 @@ class IcefallLayerNormGRUCell(RecurrentCell):
 
 class IcefallLayerNormLSTM(LayerStack):
     def __init__(self, num_layers: int, input_size: int, hidden_size: int,
-                 bias: bool = True, eps: float = 1e-5):
-        sizes = [input_size] + [hidden_size] * (num_layers - 1)
-        super().__init__([IcefallLayerNormLSTMCell(size, hidden_size, bias, eps) for size in sizes])
+                 bias: bool = True, eps: float = 1e-5, proj_size: int = 0):
+        sizes = [input_size] + [proj_size or hidden_size] * (num_layers - 1)
+        super().__init__([IcefallLayerNormLSTMCell(size, hidden_size, bias, eps, proj_size)
+                          for size in sizes])
 
 
 class IcefallLayerNormGRU(LayerStack):
@@ -313,6 +326,86 @@ class IcefallLayerNormGRU(LayerStack):
                  bias: bool = True, eps: float = 1e-5):
         sizes = [input_size] + [hidden_size] * (num_layers - 1)
         super().__init__([IcefallLayerNormGRUCell(size, hidden_size, bias, eps) for size in sizes])
+
+
+class IcefallScaledLSTM(nn.LSTM):
+    """icefall's ScaledLSTM (pruned_transducer_stateless2/scaling.py): an
+    nn.LSTM (any proj_size) where every flat weight and bias ``name`` has a
+    0-d learned log-scale ``name_scale`` and the recurrence runs on
+    ``name * exp(name_scale)``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self._flat_weights_names:
+            self.register_parameter(name + "_scale", nn.Parameter(torch.zeros(())))
+
+    def scaled_weights(self) -> List[torch.Tensor]:
+        return [getattr(self, name) * getattr(self, name + "_scale").exp()
+                for name in self._flat_weights_names]
+
+    def forward(self, inputs, state=None):
+        if state is None:
+            shape = (self.num_layers, inputs.size(1))
+            state = (inputs.new_zeros(shape + (self.proj_size or self.hidden_size,)),
+                     inputs.new_zeros(shape + (self.hidden_size,)))
+        output, h, c = torch._VF.lstm(inputs, state, self.scaled_weights(), self.bias,
+                                      self.num_layers, 0.0, False, False, False)
+        return output, (h, c)
+
+
+# --------------------------------------------------------------------------
+# DreamerV2/V3's LN-GRU: sheeprl and dreamerv3-torch
+
+
+class _DreamerGRUCell(RecurrentCell):
+    """s = LN(W [x, h] (+ b)) over all 3H units, split r, c, u (in that
+    order); n = tanh(sig(r) * c); z = sig(u - 1); h' = z n + (1 - z) h."""
+
+    hidden_first = False
+
+    def _joined(self, joined):
+        """The normalized projection of the concatenated [x, h] or [h, x]."""
+        raise NotImplementedError
+
+    def step(self, x, state):
+        (h,) = state
+        joined = torch.cat((h, x) if self.hidden_first else (x, h), dim=-1)
+        reset, cand, update = self._joined(joined).chunk(3, dim=-1)
+        n = torch.tanh(torch.sigmoid(reset) * cand)
+        z = torch.sigmoid(update - 1)
+        h = z * n + (1 - z) * h
+        return h, (h,)
+
+
+class SheeprlLayerNormGRUCell(_DreamerGRUCell):
+    """sheeprl's LayerNormGRUCell: ``linear`` over torch.cat((h, x)), h
+    first, then ``layer_norm`` (DreamerV3: bias=False, eps 1e-3)."""
+
+    hidden_first = True
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = False, eps: float = 1e-3):
+        super().__init__(input_size, hidden_size)
+        self.linear = nn.Linear(input_size + hidden_size, 3 * hidden_size, bias=bias)
+        self.layer_norm = nn.LayerNorm(3 * hidden_size, eps=eps)
+
+    def _joined(self, joined):
+        return self.layer_norm(self.linear(joined))
+
+
+class Dreamerv3TorchGRUCell(_DreamerGRUCell):
+    """dreamerv3-torch's GRUCell: ``layers`` = GRU_linear (no bias) over
+    torch.cat([x, h]), x first, then GRU_norm (eps 1e-3) when norm=True."""
+
+    def __init__(self, input_size: int, hidden_size: int, norm: bool = True):
+        super().__init__(input_size, hidden_size)
+        self.layers = nn.Sequential()
+        self.layers.add_module("GRU_linear", nn.Linear(input_size + hidden_size, 3 * hidden_size,
+                                                       bias=False))
+        if norm:
+            self.layers.add_module("GRU_norm", nn.LayerNorm(3 * hidden_size, eps=1e-3))
+
+    def _joined(self, joined):
+        return self.layers(joined)
 
 
 # --------------------------------------------------------------------------
@@ -604,7 +697,8 @@ def to_lnfast_icefall_lstm(stack: IcefallLayerNormLSTM) -> list:
                     _numpy(cell.bias_ih), _numpy(cell.bias_hh), norm="per_gate",
                     ln_gates=[_from_torch_layer_norm(n) for n in (
                         cell.layernorm_i, cell.layernorm_f, cell.layernorm_cx, cell.layernorm_o)],
-                    cell_norm="state", ln_c=_from_torch_layer_norm(cell.layernorm_cy))
+                    cell_norm="state", ln_c=_from_torch_layer_norm(cell.layernorm_cy),
+                    w_hr=_numpy(cell.weight_hr))
         for cell in stack.cells
     ]
 

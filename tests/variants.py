@@ -73,6 +73,14 @@ def make_cell(kind: str, I: int, H: int, rng) -> "lnfast.cells._Cell":
         return lnfast.GRU(w_ih, w_hh, b_ih, b_hh, norm="per_gate", ln_gates=[n(H) for _ in range(3)])
     if kind == "gru_separate_zoneout":
         return lnfast.GRU(w_ih, w_hh, b_ih, b_hh, norm="separate", ln_x=n(G), ln_h=nh(G), zoneout=0.25)
+    if kind == "gru_candidate_joint":  # DreamerV3 (sheeprl, dreamerv3-torch)
+        return lnfast.GRU(w_ih, w_hh, b_ih, norm="joint", ln=nh(G), reset="candidate",
+                          update_bias=-1.0, update="paper")
+    if kind == "gru_candidate_plain":  # dreamerv3-torch GRUCell(norm=False)
+        return lnfast.GRU(w_ih, w_hh, reset="candidate", update_bias=-1.0, update="paper")
+    if kind == "gru_candidate_per_gate":
+        return lnfast.GRU(w_ih, w_hh, b_ih, b_hh, norm="per_gate", ln_gates=[n(H) for _ in range(3)],
+                          reset="candidate", update_bias=0.5)
     raise KeyError(kind)
 
 
@@ -81,6 +89,7 @@ VARIANTS = [
     "lstm_plain", "lstm_plain_nobias", "lstm_separate_state", "lstm_separate_output_gainonly",
     "lstm_separate_nocellnorm", "lstm_per_gate_state", "lstm_per_gate_output_forget",
     "gru_plain", "gru_separate", "gru_paper", "gru_per_gate", "gru_separate_zoneout",
+    "gru_candidate_joint", "gru_candidate_plain", "gru_candidate_per_gate",
 ]
 
 

@@ -1,2 +1,3 @@
-"""Loading a checkpoint: time against torch and a plain read (load_time.py),
-memory held after the load (load_memory.py)."""
+"""Load-time and memory benchmarks: lnfast.load against torch and a plain
+read (load_time.py), the memory a load holds (load_memory.py), mapped model
+files (mapped_file.py)."""

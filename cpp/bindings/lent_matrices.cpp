@@ -8,7 +8,7 @@ namespace {
 
 constexpr const char* kNames[] = {"w_ih", "w_hh", "w_hr"};
 
-lnfast::MatrixView* field(lnfast::LayerMatrices& m, int which) {
+lnfast::MatrixView* field(lnfast::LayerViews& m, int which) {
   return which == 0 ? &m.w_ih : (which == 1 ? &m.w_hh : &m.w_hr);
 }
 
@@ -100,7 +100,7 @@ lnfast::MatrixView lend_stored(py::handle obj, const std::string& what,
   return v;
 }
 
-lnfast::LayerMatrices lend_layer(py::handle layer, LentMatrices& into, const std::string& where,
+lnfast::LayerViews lend_layer(py::handle layer, LentMatrices& into, const std::string& where,
                                  lnfast::WeightFormat format, bool values_only) {
   if (!py::isinstance<py::tuple>(layer) && !py::isinstance<py::list>(layer))
     throw py::type_error(where + ": matrices must be a tuple (w_ih, w_hh, w_hr)");
@@ -108,7 +108,7 @@ lnfast::LayerMatrices lend_layer(py::handle layer, LentMatrices& into, const std
   if (parts.size() != 3)
     throw py::value_error(where + ": matrices must be a tuple (w_ih, w_hh, w_hr), got " +
                           std::to_string(parts.size()) + " items");
-  lnfast::LayerMatrices m;
+  lnfast::LayerViews m;
   for (int which = 0; which < 3; ++which) {
     const py::object item = parts[which];
     const std::string what = where + ": " + kNames[which];
@@ -132,7 +132,7 @@ LentMatrices lend_matrices(py::handle matrices, lnfast::WeightFormat format) {
   return lent;
 }
 
-lnfast::LayerMatrices lend_layer_values(py::handle matrices, LentMatrices& into,
+lnfast::LayerViews lend_layer_values(py::handle matrices, LentMatrices& into,
                                         const std::string& where) {
   return lend_layer(matrices, into, where, lnfast::WeightFormat::F32, true);
 }

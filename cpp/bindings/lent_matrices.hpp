@@ -12,7 +12,7 @@ namespace lnfast_py {
 // Views of the arrays, and the references that keep them alive while the
 // core reads them (the call that lent them must outlive the reading).
 struct LentMatrices {
-  std::vector<lnfast::LayerMatrices> layers;
+  std::vector<lnfast::LayerViews> layers;
   std::vector<py::object> keep;
 };
 
@@ -25,7 +25,7 @@ struct LentMatrices {
 LentMatrices lend_matrices(py::handle matrices, lnfast::WeightFormat format);
 
 // One layer's (w_ih, w_hh, w_hr) as values, for a lone cell's checks.
-lnfast::LayerMatrices lend_layer_values(py::handle matrices, LentMatrices& into,
+lnfast::LayerViews lend_layer_values(py::handle matrices, LentMatrices& into,
                                         const std::string& where);
 
 }  // namespace lnfast_py

@@ -27,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   lnfast_py::bind_spec_classes(m);
   lnfast_py::bind_model_classes(m);
   lnfast_py::bind_testing_module(m);
+  lnfast_py::bind_model_file(m);
 }

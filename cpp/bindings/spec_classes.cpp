@@ -39,6 +39,9 @@ void bind_spec_classes(py::module_& m) {
       .value("NONE", CellNorm::None)
       .value("OUTPUT", CellNorm::Output)
       .value("STATE", CellNorm::State);
+  py::enum_<lnfast::GruReset>(m, "GruReset")
+      .value("RECURRENT", lnfast::GruReset::Recurrent)
+      .value("CANDIDATE", lnfast::GruReset::Candidate);
   py::enum_<lnfast::Activation>(m, "Activation")
       .value("TANH", lnfast::Activation::Tanh)
       .value("RELU", lnfast::Activation::Relu);
@@ -104,6 +107,8 @@ void bind_spec_classes(py::module_& m) {
       .def_readwrite("activation", &LayerSpec::activation)
       .def_readwrite("forget_bias", &LayerSpec::forget_bias)
       .def_readwrite("gru_paper_update", &LayerSpec::gru_paper_update)
+      .def_readwrite("gru_reset", &LayerSpec::gru_reset)
+      .def_readwrite("update_bias", &LayerSpec::update_bias)
       .def_readwrite("zoneout", &LayerSpec::zoneout)
       // Every field, so a model's structure pickles (its weights travel
       // beside it, in their stored form: see Model.stored_matrix).
@@ -113,10 +118,11 @@ void bind_spec_classes(py::module_& m) {
                 kSpecPickleVersion, s.type, s.input_size, s.hidden_size, to_array(s.w_ih),
                 to_array(s.w_hh), to_array(s.b_ih), to_array(s.b_hh), s.proj_size,
                 to_array(s.w_hr), s.x_norms, s.h_norms, s.gate_norms, s.cell_norm, s.c_norm,
-                s.activation, s.forget_bias, s.gru_paper_update, s.zoneout);
+                s.activation, s.forget_bias, s.gru_paper_update, s.gru_reset, s.update_bias,
+                s.zoneout);
           },
           [](const py::tuple& t) {
-            if (t.size() != 19 || t[0].cast<int>() != kSpecPickleVersion)
+            if (t.size() != 21 || t[0].cast<int>() != kSpecPickleVersion)
               throw py::value_error("not a pickled LayerSpec of this lnfast version");
             LayerSpec s;
             s.type = t[1].cast<CellType>();
@@ -136,14 +142,17 @@ void bind_spec_classes(py::module_& m) {
             s.activation = t[15].cast<lnfast::Activation>();
             s.forget_bias = t[16].cast<float>();
             s.gru_paper_update = t[17].cast<bool>();
-            s.zoneout = t[18].cast<float>();
+            s.gru_reset = t[18].cast<lnfast::GruReset>();
+            s.update_bias = t[19].cast<float>();
+            s.zoneout = t[20].cast<float>();
             return s;
           }));
 #undef LNFAST_VECTOR_FIELD
 
   m.def("validate_layer", [](const LayerSpec& spec, py::handle matrices, const std::string& where) {
         LentMatrices lent;
-        lnfast::validate_layer_structure(spec, lend_layer_values(matrices, lent, where), where);
+        lnfast::validate_layer_structure(spec, where);
+        lnfast::validate_layer_views(spec, lend_layer_values(matrices, lent, where), where);
       }, py::arg("spec"), py::arg("matrices"), py::arg("where"),
         "Raises ValueError starting '<where>: ' when the spec with its matrices\n"
         "(w_ih, w_hh, w_hr) is not one a Model accepts; the matrices' values are\n"

@@ -13,11 +13,12 @@ using lnfast::CellType;
 using lnfast::LayerSpec;
 using lnfast::Norm;
 
-const char* const kVariants[17] = {
+const char* const kVariants[20] = {
     "rnn_plain", "rnn_relu_plain", "rnn_ln", "rnn_ln_relu", "rnn_separate",
     "lstm_plain", "lstm_plain_nobias", "lstm_separate_state", "lstm_separate_output_gainonly",
     "lstm_separate_nocellnorm", "lstm_per_gate_state", "lstm_per_gate_output_forget",
-    "gru_plain", "gru_separate", "gru_paper", "gru_per_gate", "gru_separate_zoneout"};
+    "gru_plain", "gru_separate", "gru_paper", "gru_per_gate", "gru_separate_zoneout",
+    "gru_candidate_joint", "gru_candidate_plain", "gru_candidate_per_gate"};
 
 namespace {
 
@@ -134,6 +135,18 @@ LayerSpec make_layer(const std::string& kind, int I, int H, std::mt19937& rng) {
     s.gru_paper_update = true;
   } else if (kind == "gru_per_gate") {
     s.gate_norms = per_gate(rng, 3, H);
+  } else if (kind == "gru_candidate_joint" || kind == "gru_candidate_plain") {
+    // DreamerV3 (sheeprl, dreamerv3-torch): one bias, one norm over all 3H
+    // units of the sum (or none), the reset inside the candidate, z - 1.
+    s.b_hh.clear();
+    if (kind == "gru_candidate_joint") s.gate_norms = {make_norm(rng, 0, G, recurrent)};
+    s.gru_reset = lnfast::GruReset::Candidate;
+    s.update_bias = -1.0f;
+    s.gru_paper_update = true;
+  } else if (kind == "gru_candidate_per_gate") {
+    s.gate_norms = per_gate(rng, 3, H);
+    s.gru_reset = lnfast::GruReset::Candidate;
+    s.update_bias = 0.5f;
   } else {
     throw std::invalid_argument("unknown variant " + kind);
   }

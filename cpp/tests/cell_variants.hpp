@@ -10,7 +10,7 @@
 
 namespace lnfast_test {
 
-extern const char* const kVariants[17];
+extern const char* const kVariants[20];
 
 // One layer of `kind`, input_size I, hidden_size H.
 lnfast::LayerSpec make_layer(const std::string& kind, int I, int H, std::mt19937& rng);

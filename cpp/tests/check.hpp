@@ -20,5 +20,6 @@ void test_isa_choice();
 void test_elementwise_kernels();
 void test_gemm_kernels();
 void test_cells();
+void test_model_files();
 
 }  // namespace lnfast_test

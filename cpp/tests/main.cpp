@@ -15,7 +15,8 @@ int main() {
   };
   for (Suite s : {Suite{"run-time choice", test_isa_choice},
                   Suite{"elementwise kernels", test_elementwise_kernels},
-                  Suite{"GEMMs", test_gemm_kernels}, Suite{"cells", test_cells}}) {
+                  Suite{"GEMMs", test_gemm_kernels}, Suite{"cells", test_cells},
+                  Suite{"model files", test_model_files}}) {
     const auto t0 = std::chrono::steady_clock::now();
     s.run();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;

@@ -83,12 +83,19 @@ void ReferenceStack::step_layer(Layer& L, const Vec& x) {
   Vec h_new(H);
   if (s.type == CellType::GRU) {
     Vec a(G);
-    for (int i = 0; i < 2 * H; ++i) a[i] = xp[i] + hp[i];
-    norms_in(s.gate_norms, a, 0, 2 * H);
-    for (int i = 0; i < H; ++i) a[2 * H + i] = xp[2 * H + i] + sigmoid(a[i]) * hp[2 * H + i];
-    norms_in(s.gate_norms, a, 2 * H, 3 * H);
+    if (s.gru_reset == lnfast::GruReset::Candidate) {
+      // The whole sum, normalized, then n = tanh(r * s_n).
+      for (int i = 0; i < G; ++i) a[i] = xp[i] + hp[i];
+      norms_in(s.gate_norms, a);
+      for (int i = 0; i < H; ++i) a[2 * H + i] *= sigmoid(a[i]);
+    } else {
+      for (int i = 0; i < 2 * H; ++i) a[i] = xp[i] + hp[i];
+      norms_in(s.gate_norms, a, 0, 2 * H);
+      for (int i = 0; i < H; ++i) a[2 * H + i] = xp[2 * H + i] + sigmoid(a[i]) * hp[2 * H + i];
+      norms_in(s.gate_norms, a, 2 * H, 3 * H);
+    }
     for (int i = 0; i < H; ++i) {
-      const double z = sigmoid(a[H + i]), n = std::tanh(a[2 * H + i]);
+      const double z = sigmoid(a[H + i] + s.update_bias), n = std::tanh(a[2 * H + i]);
       h_new[i] = s.gru_paper_update ? (1 - z) * L.h[i] + z * n : (1 - z) * n + z * L.h[i];
     }
   } else {

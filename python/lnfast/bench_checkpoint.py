@@ -43,7 +43,7 @@ def bench_checkpoint(model, steps=2000, use_torch=True, seed=0, streams=1):
     ours = summarize_ns(_time_steps(lambda x: stream.step(x, out), X, "lnfast"))
     from . import get_num_threads
 
-    layers = ", ".join(f"{type(c).__name__}({c.input_size}->{c.hidden_size}, norm={c.norm})" for c in model.layers)
+    layers = ", ".join(f"{getattr(c, 'family', type(c).__name__)}({c.input_size}->{c.hidden_size}, norm={c.norm})" for c in model.layers)
     print(f"model: {layers}; kernels: {model.isa}; weights: {model.weights}; "
           f"threads per step: {get_num_threads()}")
     print(f"lnfast   median {ours['median_us']:9.2f} us   p99 {ours['p99_us']:9.2f} us   "
@@ -53,6 +53,9 @@ def bench_checkpoint(model, steps=2000, use_torch=True, seed=0, streams=1):
         print(f"step_many x{streams}: median {many['median_us']:9.2f} us per call, {rate:10.0f} stream-steps/s "
               f"({rate / ours['steps_per_s']:.1f}x single steps)")
     if not use_torch:
+        return {"lnfast": ours}
+    if not hasattr(model.layers[0], "w_ih"):  # a mapped .lnfast model keeps no float weights
+        print("a .lnfast model keeps no float weights for PyTorch: bench the checkpoint to compare")
         return {"lnfast": ours}
     try:
         import torch

@@ -29,11 +29,13 @@ class Bidirectional:
 
     layers: one (forward, backward) pair of lnfast cells per layer; both
     cells of a layer have the same sizes, and layer k + 1 takes inputs of
-    twice layer k's hidden size. isa and weights as for lnfast.Model.
+    twice layer k's hidden size. isa, weights and activations as for
+    lnfast.Model (activations="int8" with weights="int8" rounds each
+    direction's GEMM inputs per step, as there).
     """
 
     def __init__(self, layers: Sequence[Tuple[Cell, Cell]], *, isa: Optional[str] = None,
-                 weights: str = "fp32"):
+                 weights: str = "fp32", activations: str = "fp32"):
         layers = tuple(tuple(pair) for pair in layers)
         if not layers:
             raise ValueError("a bidirectional model needs at least one layer")
@@ -50,10 +52,12 @@ class Bidirectional:
                 raise ValueError(f"layer {k} takes inputs of size {forward.input_size}, but layer "
                                  f"{k - 1} below it outputs {width} (both directions)")
             width = 2 * forward.hidden_size
-        # Model checks each cell, the isa and the weight format; the
-        # direction models hold the weights, nothing here keeps the cells.
-        self._directions = tuple((Model(f, isa=isa, weights=weights), Model(b, isa=isa, weights=weights))
-                                 for f, b in layers)
+        # Model checks each cell, the isa and the weight and activation
+        # formats; the direction models hold the weights, nothing here keeps
+        # the cells.
+        self._directions = tuple(
+            tuple(Model(cell, isa=isa, weights=weights, activations=activations) for cell in pair)
+            for pair in layers)
 
     @property
     def layers(self) -> Tuple[Tuple[Cell, Cell], ...]:
@@ -97,6 +101,11 @@ class Bidirectional:
         return self._directions[0][0].weights
 
     @property
+    def activations(self) -> str:
+        """What the GEMMs multiply the weights by: "fp32" or "int8"."""
+        return self._directions[0][0].activations
+
+    @property
     def isa(self) -> str:
         """The instruction set the kernels run on."""
         return self._directions[0][0].isa
@@ -131,10 +140,12 @@ class Bidirectional:
 
     def __setstate__(self, state):
         if "directions" not in state:  # pickled by lnfast before the stored form
-            self.__init__(state["layers"], isa=state["isa"], weights=state["weights"])
+            self.__init__(state["layers"], isa=state["isa"], weights=state["weights"],
+                          activations=state.get("activations", "fp32"))
             return
         self._directions = tuple(tuple(pair) for pair in state["directions"])
 
     def __repr__(self) -> str:
         inner = ", ".join(f"({f._layer_reprs()[0]}, {b._layer_reprs()[0]})" for f, b in self._directions)
-        return f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r})"
+        return (f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
+                f"activations={self.activations!r})")

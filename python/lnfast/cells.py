@@ -133,12 +133,9 @@ def _layer_norm(norm: "_core.Norm") -> LayerNorm:
     return LayerNorm(gamma=norm.gamma, beta=norm.beta, eps=float(norm.eps))
 
 
-def layer_repr(family: str, input_size: int, hidden_size: int, norm: str, cell_norm: str = "none",
-               proj_size: int = 0) -> str:
-    """How a layer prints, whether a cell or a model's structure."""
-    options = f", cell_norm={cell_norm!r}" if cell_norm != "none" else ""
-    if proj_size:
-        options += f", proj_size={proj_size}"
+def layer_repr(family: str, input_size: int, hidden_size: int, norm: str, options: str) -> str:
+    """How a layer prints, whether a cell or a model's structure; options is
+    the family's own text (_options_text)."""
     return (f"lnfast.{family}(input_size={input_size}, hidden_size={hidden_size}, "
             f"norm={norm!r}{options})")
 
@@ -261,14 +258,19 @@ class _Cell:
         self._set_core_spec()
 
     def __repr__(self) -> str:
+        proj = self.output_size if self.w_hr is not None else 0
         return layer_repr(type(self).__name__, self.input_size, self.hidden_size, self.norm,
-                          getattr(self, "cell_norm", "none"),
-                          self.output_size if self.w_hr is not None else 0)
+                          self._options_text({**vars(self), "proj_size": proj}))
 
     @classmethod
     def _spec_options(cls, spec) -> dict:
         """The family's own keywords, read back from a core spec."""
         return {}
+
+    @classmethod
+    def _options_text(cls, o: dict) -> str:
+        """The family's options in repr, from keywords (and "proj_size")."""
+        return ""
 
 
 class LSTM(_Cell):
@@ -315,6 +317,13 @@ class LSTM(_Cell):
         self._set_core_spec()
 
     @classmethod
+    def _options_text(cls, o: dict) -> str:
+        options = f", cell_norm={o['cell_norm']!r}" if o["cell_norm"] != "none" else ""
+        if o["proj_size"]:
+            options += f", proj_size={o['proj_size']}"
+        return options
+
+    @classmethod
     def _spec_options(cls, spec) -> dict:
         cell_norm = {v: k for k, v in _CELL_NORMS.items()}[spec.cell_norm]
         options = {"cell_norm": cell_norm, "forget_bias": float(spec.forget_bias)}
@@ -335,44 +344,81 @@ class LSTM(_Cell):
 class GRU(_Cell):
     """A GRU layer: LN-GRU in any placement, or the plain GRU.
 
-    Reset after the recurrent matmul: n = tanh(xn + r * hn) (PyTorch, haste).
+    reset:
+      "recurrent" n = tanh(xn + r * hn), r scaling U_n h + b_hh_n (PyTorch,
+                  haste, icefall)
+      "candidate" s = [norms](W x + U h + b) in full, then n = tanh(r * s_n)
+                  (DreamerV2/V3: sheeprl LayerNormGRUCell, dreamerv3-torch)
     norm:
       "none"      PyTorch's nn.GRU
       "separate"  LN_x over W x (3H), LN_h over U h (3H), biases after (haste)
       "paper"     four norms (eq. 26-28): ln_x = (LN over the r,z rows of W x,
                   LN over its n rows), ln_h likewise for U h
       "per_gate"  r = sigma(LN_r(xr + hr)), z = sigma(LN_z(xz + hz)),
-                  n = tanh(LN_n(xn + r * hn)) (icefall)
+                  n = tanh(LN_n(xn + r * hn)) (icefall); with reset="candidate"
+                  n = tanh(r * LN_n(xn + hn))
+      "joint"     one norm ``ln`` over all 3H units of W x + U h + b (DreamerV3);
+                  needs reset="candidate", where the sum exists before any gate
     update: "pytorch" h' = (1 - z) n + z h; "paper" h' = (1 - z) h + z n.
+    update_bias is added to z after the norms (DreamerV3: -1).
     """
 
     family = "GRU"
     gates = _core.GATE_COUNTS[family]
-    _norm_choices = ("none", "separate", "paper", "per_gate")
+    _norm_choices = ("none", "separate", "paper", "per_gate", "joint")
     _placements = {"separate": _SEPARATE,
                    "paper": (("x_norms", "ln_x", "ln_x", "paper"), ("h_norms", "ln_h", "ln_h", "paper")),
-                   "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),)}
+                   "per_gate": (("gate_norms", "ln_gates", "ln_gates", "gates"),),
+                   "joint": (("gate_norms", "ln", "ln", "whole"),)}
+    _resets = {"recurrent": _core.GruReset.RECURRENT, "candidate": _core.GruReset.CANDIDATE}
 
     def __init__(self, w_ih: ArrayLike, w_hh: ArrayLike, b_ih: Optional[ArrayLike] = None,
                  b_hh: Optional[ArrayLike] = None, *, norm: str = "none",
                  ln_x: "LayerNorm | Sequence[LayerNorm] | None" = None,
                  ln_h: "LayerNorm | Sequence[LayerNorm] | None" = None,
                  ln_gates: Optional[Sequence[LayerNorm]] = None,
-                 update: str = "pytorch", zoneout: float = 0.0) -> None:
+                 ln: Optional[LayerNorm] = None,
+                 update: str = "pytorch", reset: str = "recurrent", update_bias: float = 0.0,
+                 zoneout: float = 0.0) -> None:
         super().__init__(w_ih, w_hh, b_ih, b_hh, norm, zoneout)
         if update not in ("pytorch", "paper"):
             raise ValueError(f"GRU: update must be 'pytorch' or 'paper', got {update!r}")
-        self.ln_x, self.ln_h, self.ln_gates, self.update = ln_x, ln_h, ln_gates, update
+        if reset not in self._resets:
+            raise ValueError(f"GRU: reset must be 'recurrent' or 'candidate', got {reset!r}")
+        if norm == "joint" and reset != "candidate":
+            raise ValueError("GRU: norm='joint' needs reset='candidate': with the reset on "
+                             "U_n h the candidate's sum depends on r, so one norm cannot "
+                             "cover all three gates")
+        self.ln_x, self.ln_h, self.ln_gates, self.ln = ln_x, ln_h, ln_gates, ln
+        self.update, self.reset = update, reset
+        self.update_bias = _float(update_bias, "GRU.update_bias")
         self._set_core_spec()
 
     @classmethod
     def _spec_options(cls, spec) -> dict:
-        return {"update": "paper" if spec.gru_paper_update else "pytorch"}
+        reset = {v: k for k, v in cls._resets.items()}[spec.gru_reset]
+        return {"update": "paper" if spec.gru_paper_update else "pytorch", "reset": reset,
+                "update_bias": float(spec.update_bias)}
+
+    @classmethod
+    def _options_text(cls, o: dict) -> str:
+        options = f", update={o['update']!r}" if o["update"] != "pytorch" else ""
+        options += f", reset={o['reset']!r}" if o["reset"] != "recurrent" else ""
+        if o["update_bias"]:
+            options += f", update_bias={o['update_bias']!r}"
+        return options
 
     def _build(self):
         spec = self._normed_spec(_core.CellType.GRU)
         spec.gru_paper_update = self.update == "paper"
+        spec.gru_reset = self._resets[self.reset]
+        spec.update_bias = self.update_bias
         return spec
+
+    def __setstate__(self, state):
+        # Pickles from before reset/update_bias/ln existed.
+        state = {"reset": "recurrent", "update_bias": 0.0, "ln": None, **state}
+        super().__setstate__(state)
 
 
 class RNN(_Cell):
@@ -448,8 +494,9 @@ def layer_summary(spec) -> tuple:
 def spec_repr(spec) -> str:
     """repr() of the cell a core spec describes, without its matrices."""
     family, norm = layer_summary(spec)
-    cell_norm = LSTM._spec_options(spec)["cell_norm"] if family == "LSTM" else "none"
-    return layer_repr(family, spec.input_size, spec.hidden_size, norm, cell_norm, spec.proj_size)
+    cls = _CELL_CLASSES[family]
+    options = cls._options_text({**cls._spec_options(spec), "proj_size": spec.proj_size})
+    return layer_repr(family, spec.input_size, spec.hidden_size, norm, options)
 
 
 def cell_from_spec(spec) -> "Union[LSTM, GRU, RNN]":

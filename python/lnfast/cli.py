@@ -1,7 +1,8 @@
 """The `lnfast` command (also `python -m lnfast`).
 
     lnfast demo                                 stream text from the shipped LN-LSTM
-    lnfast inspect CHECKPOINT                   tensors and recognised layouts
+    lnfast inspect CHECKPOINT                   tensors and recognised layouts (or a .lnfast file)
+    lnfast convert CHECKPOINT OUTPUT.lnfast     pack once into a mapped model file
     lnfast run CHECKPOINT --input X.npy --output Y.npy
     lnfast bench CHECKPOINT                     per-step latency (and PyTorch's)
 
@@ -102,16 +103,22 @@ def cmd_demo(args):
 
 
 def cmd_inspect(args):
-    from . import loading
+    from . import loading, model_file
 
+    if model_file.is_model_file(args.checkpoint):
+        if args.prefix or args.layout:
+            raise ValueError(f"{args.checkpoint}: a .lnfast file holds one model; "
+                             "--prefix and --layout apply to checkpoints")
+        print(model_file.summary_text(model_file.describe(args.checkpoint)))
+        return
     print(_as_flags(str(loading.inspect(args.checkpoint)), args))
     chosen = _load_options(args)
     if chosen:
         # What `lnfast run` and `lnfast bench` would load with the same flags.
         model = loading.load(args.checkpoint, **chosen)
         flags = " ".join(f"--{name} {value}" for name, value in chosen.items())
-        layers = ", ".join(f"{type(c).__name__}({c.input_size}->{c.hidden_size}, norm={c.norm})"
-                           for c in model.layers)
+        layers = ", ".join(f"{getattr(c, 'family', type(c).__name__)}({c.input_size}->"
+                           f"{c.hidden_size}, norm={c.norm})" for c in model.layers)
         print(f"with {flags}: loads {layers}")
 
 
@@ -138,6 +145,18 @@ def cmd_run(args):
     with open(args.output, "wb") as f:  # np.save(path) would append .npy to any other name
         np.save(f, Y)
     print(f"wrote {args.output}: {Y.shape[0]} steps x {Y.shape[1]} units (float32)")
+
+
+def cmd_convert(args):
+    _check_output_directory(args.output)
+    model = _load(args)
+    if not hasattr(model, "save"):  # lnfast.Bidirectional runs whole sequences only
+        raise ValueError(f"{args.checkpoint}: a bidirectional network cannot be saved as a "
+                         ".lnfast file yet")
+    model.save(args.output)
+    print(f"wrote {args.output}: {model.num_layers} layer(s), {model.weight_count} weights as "
+          f"{model.weights} (activations {model.activations}), packed for {model.isa}, "
+          f"fingerprint {model.fingerprint}; lnfast.load it to map it")
 
 
 def cmd_bench(args):
@@ -179,6 +198,11 @@ def build_parser():
     run.add_argument("--output", required=True,
                      help=".npy file to write, shape (T, hidden_size), at exactly this path")
     run.set_defaults(func=cmd_run, command_parser=run)
+
+    convert = sub.add_parser("convert", help="pack a checkpoint once into a .lnfast model file")
+    _add_load_options(convert)
+    convert.add_argument("output", help="the .lnfast file to write (replaced atomically)")
+    convert.set_defaults(func=cmd_convert, command_parser=convert)
 
     bench = sub.add_parser("bench", help="per-step latency on a checkpoint")
     _add_load_options(bench)

@@ -18,6 +18,7 @@ from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKe
 from .layouts.layer_plan import LayerPlan
 from .bidirectional import Bidirectional
 from .model import Model
+from . import model_file
 
 __all__ = ["load", "inspect", "read_tensors", "from_torch", "Mapping", "NormKeys"]
 
@@ -38,14 +39,17 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
     the state_dict may be wrapped ({"state_dict": ...}, {"model": ...},
     Lightning files). The recurrent network is found under any module prefix
     and its layout recognised from the key names: torch nn.LSTM/GRU/RNN (and
-    their Cell versions), PyTorch fastrnns / NeMo LN-LSTM, haste
-    LayerNormLSTM/LayerNormGRU, icefall LayerNormLSTMCell/GRUCell. Gate rows
-    are put in lnfast's order, transposed kernels turned, and each source's
-    norm placement, cell norm and eps set.
+    their Cell versions, with proj_size), PyTorch fastrnns / NeMo LN-LSTM,
+    haste LayerNormLSTM/LayerNormGRU, icefall LayerNormLSTMCell (with
+    proj_size)/GRUCell and ScaledLSTM, sheeprl LayerNormGRUCell and
+    dreamerv3-torch GRUCell (DreamerV2/V3). Gate rows are put in lnfast's
+    order, transposed kernels turned, and each source's norm placement, cell
+    norm and eps set.
 
-    layout: None to recognise it; a layout name ("torch_nn", "fastrnns",
-        "haste_lstm", "haste_gru", "icefall_lstm", "icefall_gru", or "haste",
-        "icefall" for both of a source's) to consider only that one; or an
+    layout: None to recognise it; a layout name (see lnfast.layouts.LAYOUT_NAMES:
+        "torch_nn", "fastrnns", "haste_lstm", ..., "icefall_scaled_lstm",
+        "sheeprl_gru", "dreamerv3_torch_gru"; or "haste", "icefall",
+        "dreamer" for all of a source's) to consider only that one; or an
         lnfast.Mapping describing your own module's tensors.
     prefix: the module prefix of the network, e.g. "model.encoder.rnn", when
         the file holds several (the error then lists them). With a Mapping,
@@ -59,6 +63,9 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
         isa          instruction set, passed to lnfast.Model
         weights      'fp32' (default), 'bf16' or 'int8' weight storage, passed to lnfast.Model
 
+    A .lnfast file (``model.save``, ``lnfast convert``) is mapped instead:
+    see lnfast.model_file.load for its options (isa, verify_checksum).
+
     Bidirectional stacks (torch's bidirectional=True, fastrnns'
     BidirLSTMLayer) load as an lnfast.Bidirectional, which runs whole
     sequences (``model.run(X)``) and cannot stream.
@@ -68,6 +75,8 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
     (proj_size, a norm between layers) or a tensor's shape does not fit, and
     TypeError for an unknown option.
     """
+    if model_file.is_model_file(path):
+        return model_file.load(path, layout=layout, prefix=prefix, **options)
     LoadOptions.parse(options)  # a bad option fails before the file is read
     checkpoint = read_checkpoint(path)
     return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)
@@ -156,9 +165,8 @@ def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
     cells = _cells(tensors, plans)
     if candidate is not None and candidate.directions == 2:
         pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
-        if options.activations != "fp32":
-            raise ValueError("activations='int8' is not available for bidirectional models yet")
-        return Bidirectional(pairs, isa=options.isa, weights=options.weights)
+        return Bidirectional(pairs, isa=options.isa, weights=options.weights,
+                             activations=options.activations)
     return Model(cells, isa=options.isa, weights=options.weights,
                  activations=options.activations)
 

@@ -324,6 +324,14 @@ class Model:
         """
         return self._core.step_many(list(streams), X, out)
 
+    def save(self, path: Any) -> None:
+        """Write this model to a .lnfast file that ``lnfast.load`` (and C++'s
+        ``lnfast::load_model_file``) maps back in milliseconds: structure,
+        options and the packed weights as stored (see lnfast.model_file)."""
+        from .model_file import save
+
+        save(self, path)
+
     # A model pickles as its structure and its matrices as stored (float32,
     # bfloat16 bits, or int8 q with the row scales), so the copy holds the
     # same bits, steps bit-identically and keeps the fingerprint.

@@ -50,12 +50,16 @@ class _Layer:
         if norm == "per_gate":
             gates = cell.ln if isinstance(cell, RNN) else cell.ln_gates
             self.ln_g = [_Norm(n, H) for n in _list(gates, rows // H)]
+        if norm == "joint":
+            self.ln_all = _Norm(cell.ln, rows)
         if isinstance(cell, LSTM) and cell.cell_norm != "none":
             self.ln_c = _Norm(cell.ln_c, H)
+        projected = isinstance(cell, LSTM) and cell.w_hr is not None
+        self.W_hr = _tensor(cell.w_hr) if projected else None
 
     def zero_state(self):
-        z = torch.zeros(self.H)
-        return (z, z.clone()) if isinstance(self.cell, LSTM) else (z,)
+        h = torch.zeros(self.cell.output_size)  # proj_size units when projected
+        return (h, torch.zeros(self.H)) if isinstance(self.cell, LSTM) else (h,)
 
     def _summed(self, x, h):
         if self.cell.norm == "separate":
@@ -85,6 +89,8 @@ class _Layer:
                 h_new = torch.sigmoid(o) * torch.tanh(self.ln_c(c))
             else:
                 h_new = torch.sigmoid(o) * torch.tanh(c)
+            if self.W_hr is not None:
+                h_new = self.W_hr @ h_new
             new = (h_new, c)
         else:
             wx, uh = self.W @ x, self.U @ h
@@ -94,14 +100,23 @@ class _Layer:
                 wx = torch.cat([self.ln_x[0](wx[:2 * H]), self.ln_x[1](wx[2 * H:])])
                 uh = torch.cat([self.ln_h[0](uh[:2 * H]), self.ln_h[1](uh[2 * H:])])
             xp, hp = wx + self.b_ih, uh + self.b_hh
-            r_pre, z_pre = xp[:H] + hp[:H], xp[H:2 * H] + hp[H:2 * H]
-            if cell.norm == "per_gate":
-                r_pre, z_pre = self.ln_g[0](r_pre), self.ln_g[1](z_pre)
-            r, z = torch.sigmoid(r_pre), torch.sigmoid(z_pre)
-            n_pre = xp[2 * H:] + r * hp[2 * H:]
-            if cell.norm == "per_gate":
-                n_pre = self.ln_g[2](n_pre)
-            n = torch.tanh(n_pre)
+            if cell.reset == "candidate":
+                s = xp + hp
+                if cell.norm == "joint":
+                    s = self.ln_all(s)
+                if cell.norm == "per_gate":
+                    s = torch.cat([norm(part) for norm, part in zip(self.ln_g, s.chunk(3))])
+                r, z = torch.sigmoid(s[:H]), torch.sigmoid(s[H:2 * H] + cell.update_bias)
+                n = torch.tanh(r * s[2 * H:])
+            else:
+                r_pre, z_pre = xp[:H] + hp[:H], xp[H:2 * H] + hp[H:2 * H]
+                if cell.norm == "per_gate":
+                    r_pre, z_pre = self.ln_g[0](r_pre), self.ln_g[1](z_pre)
+                r, z = torch.sigmoid(r_pre), torch.sigmoid(z_pre + cell.update_bias)
+                n_pre = xp[2 * H:] + r * hp[2 * H:]
+                if cell.norm == "per_gate":
+                    n_pre = self.ln_g[2](n_pre)
+                n = torch.tanh(n_pre)
             h_new = (1 - z) * h + z * n if cell.update == "paper" else (1 - z) * n + z * h
             new = (h_new,)
         if cell.zoneout:

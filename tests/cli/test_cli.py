@@ -225,7 +225,7 @@ def test_every_argument_has_help():
     from lnfast.cli import build_parser
 
     commands = next(a for a in build_parser()._actions if a.dest == "command").choices
-    assert set(commands) == {"demo", "inspect", "run", "bench"}
+    assert set(commands) == {"demo", "inspect", "run", "bench", "convert"}
     for name, command in commands.items():
         for action in command._actions:
             assert action.help, (name, action.dest)

@@ -1,6 +1,7 @@
 """TorchScript archives: weights come out of inert __torch__ objects, code is never read."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -37,7 +38,12 @@ def check_weights(checkpoint, model):
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(checkpoint.tensors[name], value.float().numpy())
     assert checkpoint.dtypes["scale"] == "float16"
-    assert "__torch__.torch.nn.modules.rnn.LSTM" in checkpoint.extras["placeholders"]
+    # TorchScript mangles a class's name once another script of the same
+    # class exists in the process (__torch__...rnn.___torch_mangle_0.LSTM):
+    # which name is written depends on what other tests scripted first.
+    lstm_classes = [name for name in checkpoint.extras["placeholders"]
+                    if re.fullmatch(r"__torch__\.torch\.nn\.modules\.rnn\.(___torch_mangle_\d+\.)?LSTM", name)]
+    assert len(lstm_classes) == 1, checkpoint.extras["placeholders"]
 
 
 def test_scripted_module(tmp_path, model):

@@ -4,6 +4,7 @@ stepping them in torch, and the subprocess that loads checkpoints without torch.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import subprocess
@@ -154,6 +155,13 @@ def run_torch(module: nn.Module, inputs: np.ndarray, dtype) -> np.ndarray:
             x, states[k] = _step_one(cell, x, states[k])
         outputs.append(x.squeeze(0).double().numpy())
     return np.stack(outputs)
+
+
+def torch_bytes(state) -> bytes:
+    """What torch.save writes for ``state``, as bytes lnfast.load reads."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 def run_lnfast(model: lnfast.Model, inputs: np.ndarray) -> np.ndarray:

@@ -170,6 +170,26 @@ def test_weight_formats_and_pickling():
     assert twin.fingerprint == full.fingerprint
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_int8_activations(isa):
+    """Each direction rounds its GEMM inputs per step: within int8 x int8's
+    bound of tests/model/test_int8_activations.py (0.2 over a run) of fp32,
+    and every direction of every layer in that mode."""
+    module = make("nn.LSTM x3")
+    X = np.random.default_rng(5).standard_normal((50, 5)).astype(np.float32)
+    full = lnfast.load(saved(module), isa=isa)
+    int8 = lnfast.load(saved(module), isa=isa, weights="int8", activations="int8")
+    assert int8.activations == "int8" and "activations='int8'" in repr(int8)
+    assert all(m.activations == "int8" for pair in int8._directions for m in pair)
+    error = np.max(np.abs(int8.run(X) - full.run(X)))
+    assert 0 < error < 0.2
+    twin = pickle.loads(pickle.dumps(int8))
+    assert twin.activations == "int8"
+    np.testing.assert_array_equal(twin.run(X), int8.run(X))
+    with pytest.raises(ValueError, match="activations='int8' needs weights='int8'"):
+        lnfast.load(saved(module), activations="int8")
+
+
 def test_from_torch_and_bad_input():
     module = make("nn.RNN x2")
     model = lnfast.from_torch(module)

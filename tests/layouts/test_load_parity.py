@@ -93,6 +93,46 @@ def save_torchscript(module, path):
     torch.jit.save(torch.jit.script(ScriptableRNN(module)), path)
 
 
+def save_nemo_prediction_network(module, path):
+    """NeMo's rnn(norm=None, proj_size=P) is LSTMDropout, an nn.LSTM at
+    ``.lstm``; an RNN-T decoder holds it at prediction.dec_rnn beside the
+    label embedding."""
+    state = {f"decoder.prediction.dec_rnn.lstm.{k}": v for k, v in module.state_dict().items()}
+    state["decoder.prediction.embed.weight"] = torch.zeros(11, module.input_size)
+    torch.save({"state_dict": state}, path)
+
+
+def save_icefall_rnn_encoder_layer(module, path):
+    """As lstm_transducer_stateless/lstm.py's RNNEncoderLayer holds a
+    ScaledLSTM(d_model, rnn_hidden_size, proj_size=d_model): beside
+    ScaledLinear feed-forward weights with their own weight_scale/bias_scale,
+    in an icefall {"model": ...} checkpoint."""
+    state = {f"encoder.encoder.layers.0.lstm.{k}": v for k, v in module.state_dict().items()}
+    width = module.proj_size or module.hidden_size
+    for name, shape in (("feed_forward.0.weight", (16, width)), ("feed_forward.0.bias", (16,)),
+                        ("feed_forward.0.weight_scale", ()), ("feed_forward.0.bias_scale", ()),
+                        ("norm_final.eps", ())):
+        state[f"encoder.encoder.layers.0.{name}"] = torch.zeros(shape)
+    torch.save({"model": state, "epoch": 30}, path)
+
+
+def save_sheeprl_world_model(module, path):
+    """Where sheeprl's DreamerV3 agent keeps it: world_model.rssm.recurrent_model.rnn,
+    after the recurrent model's own MLP and its norm, in a Fabric checkpoint."""
+    prefix = "world_model.rssm.recurrent_model."
+    state = {f"{prefix}rnn.{k}": v for k, v in module.state_dict().items()}
+    state[f"{prefix}mlp._model.0._model.0.weight"] = torch.zeros(module.input_size, 4)
+    state[f"{prefix}mlp._model.0._model.1.weight"] = torch.ones(module.input_size)
+    state[f"{prefix}mlp._model.0._model.1.bias"] = torch.zeros(module.input_size)
+    torch.save({"agent": state, "iter_num": 1000}, path)
+
+
+def save_dreamerv3_torch_agent(module, path):
+    """dreamerv3-torch's agent holds the cell at _wm.dynamics._cell."""
+    torch.save({"agent_state_dict": {f"_wm.dynamics._cell.{k}": v
+                                     for k, v in module.state_dict().items()}}, path)
+
+
 class WithCell(nn.Module):
     def __init__(self, cell):
         super().__init__()
@@ -146,6 +186,25 @@ CASES = [
     Case("icefall_lstm_3layers", lambda: tc.IcefallLayerNormLSTM(3, 7, 13), 13, 7, layers=3),
     Case("icefall_lstm_nobias_eps1e-3", lambda: tc.IcefallLayerNormLSTM(2, 5, 9, bias=False, eps=1e-3),
          9, 5, kwargs={"eps": 1e-3}, layers=2),
+    Case("icefall_lstm_proj_2layers", lambda: tc.IcefallLayerNormLSTM(2, 7, 13, proj_size=5),
+         13, 7, layers=2),
+    Case("icefall_lstm_proj_nobias_safetensors",
+         lambda: tc.IcefallLayerNormLSTM(3, 5, 9, bias=False, proj_size=4), 9, 5,
+         save=save_safetensors, suffix=".safetensors", layers=3),
+    Case("nemo_lstm_proj_prediction_network", lambda: nn.LSTM(7, 13, 2, proj_size=6), 13, 7,
+         save=save_nemo_prediction_network, layers=2),
+    Case("icefall_scaled_lstm_2layers", lambda: tc.IcefallScaledLSTM(7, 13, 2), 13, 7, layers=2),
+    Case("icefall_scaled_lstm_proj_encoder_layer",
+         lambda: tc.IcefallScaledLSTM(6, 11, proj_size=6), 11, 6,
+         save=save_icefall_rnn_encoder_layer, layers=1),
+    Case("sheeprl_dreamerv3_gru", lambda: tc.SheeprlLayerNormGRUCell(7, 13), 13, 7,
+         save=save_sheeprl_world_model),
+    Case("sheeprl_dreamerv2_gru_bias_eps1e-5",
+         lambda: tc.SheeprlLayerNormGRUCell(5, 11, bias=True, eps=1e-5), 11, 5,
+         save=save_safetensors, suffix=".safetensors"),
+    Case("dreamerv3_torch_gru", lambda: tc.Dreamerv3TorchGRUCell(6, 9), 9, 6,
+         save=save_dreamerv3_torch_agent),
+    Case("dreamerv3_torch_gru_no_norm", lambda: tc.Dreamerv3TorchGRUCell(5, 7, norm=False), 7, 5),
     Case("icefall_gru_2layers", lambda: tc.IcefallLayerNormGRU(2, 5, 11), 11, 5,
          save=save_safetensors, suffix=".safetensors", layers=2),
     Case("icefall_gru_whole_module_pickle", lambda: tc.IcefallLayerNormGRU(2, 7, 9), 9, 7,

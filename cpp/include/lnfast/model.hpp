@@ -15,6 +15,20 @@ namespace lnfast {
 
 struct KernelTable;
 struct PackedLayer;
+struct LayerMatrices;
+
+// Where the packed weights of a model live when they are not its own
+// buffers: a mapping of a model file (lnfast/model_file.hpp), whose bytes
+// can go bad under the model when the file is truncated while mapped.
+// Streams ask it before and after each step; a damaged source fails the
+// step with its own error and the streams keep their state from before it.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual bool damaged() const = 0;
+  // Throws the source's error (naming the file and what happened) when damaged().
+  virtual void check_intact() const = 0;
+};
 
 class Model {
  public:
@@ -27,10 +41,22 @@ class Model {
   Model(std::vector<LayerSpec> layers, Isa isa,
         WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
   // The same from specs whose matrices are empty and matrices the caller
-  // lends for the duration of the call (one LayerMatrices per layer): they
+  // lends for the duration of the call (one LayerViews per layer): they
   // are packed straight from its memory, in parallel, and not kept.
-  Model(std::vector<LayerSpec> structure, const std::vector<LayerMatrices>& matrices, Isa isa,
+  Model(std::vector<LayerSpec> structure, const std::vector<LayerViews>& views, Isa isa,
         WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
+  // A model around weights packed already (a model file's panels): the specs
+  // give the structure only (their w_ih, w_hh, w_hr are empty), `matrices`
+  // the packed weights of each layer, in `weights` format. A matrix whose
+  // panel layout is not the one the kernels of `isa` read is relaid once
+  // (packing/relayout.hpp: the same stored values, so the same bits out);
+  // one that matches is used in place, kept alive by its storage.
+  // `fingerprint` is the one the model had when it was packed; `source`
+  // (may be null) reports damage to the weights' bytes. Throws
+  // std::invalid_argument when a spec or a matrix does not fit.
+  Model(std::vector<LayerSpec> structure, std::vector<LayerMatrices> matrices, Isa isa,
+        WeightFormat weights, bool int8_activations, std::uint64_t fingerprint,
+        std::shared_ptr<const WeightSource> source);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -69,10 +95,15 @@ class Model {
   // Layer k as the cells read it (cells/packed_layer.hpp), for code inside
   // the core that saves or inspects the packed weights.
   const PackedLayer& packed_layer(int k) const { return *packed_.at(k); }
+  // Null for a model that packed its own weights.
+  const WeightSource* weight_source() const { return source_.get(); }
 
  private:
   friend class Stream;
-  void build(const std::vector<LayerMatrices>& matrices);
+  // Validates and packs lent views (both public constructors end here).
+  void build(const std::vector<LayerViews>& views);
+  // State offsets, weight count and scratch sizes, from packed_.
+  void index_layers();
   std::vector<LayerSpec> specs_;
   std::vector<std::unique_ptr<PackedLayer>> packed_;
   std::vector<int> state_offsets_;
@@ -85,6 +116,7 @@ class Model {
   WeightFormat weights_;
   bool int8_activations_;
   const KernelTable* kernels_;
+  std::shared_ptr<const WeightSource> source_;
 };
 
 class Stream {

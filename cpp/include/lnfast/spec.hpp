@@ -57,6 +57,13 @@ enum class CellNorm {
   State,   // c' <- LN(c'), h' = sigma(o) * tanh(c')
 };
 
+// Where a GRU's reset gate acts (docs/math.md#gru).
+enum class GruReset {
+  Recurrent,  // n = tanh(xn + r * hn): r scales U_n h + b_hh_n (PyTorch, haste, icefall)
+  Candidate,  // n = tanh(r * s_n) on the whole candidate pre-activation s_n,
+              // normalized first (DreamerV2/V3 as sheeprl and dreamerv3-torch write it)
+};
+
 // A layer norm over the units [offset, offset + size) of some vector.
 // Empty gamma/beta mean "no gain"/"no shift".
 struct Norm {
@@ -89,7 +96,9 @@ struct LayerSpec {
   std::vector<Norm> x_norms;
   std::vector<Norm> h_norms;
   // Norms on each gate's summed pre-activation ("per-gate" placement). For
-  // the GRU candidate this is the sum xn + r * hn.
+  // the GRU candidate this is the sum xn + r * hn; a GRU with
+  // GruReset::Candidate has its whole sum W x + U h + b before any gate, so
+  // there a norm may span gates (DreamerV3: one norm over all 3H units).
   std::vector<Norm> gate_norms;
 
   CellNorm cell_norm = CellNorm::None;  // LSTM only
@@ -100,6 +109,8 @@ struct LayerSpec {
   // GRU: false is PyTorch's h' = (1-z) n + z h; true is the paper's
   // h' = (1-z) h + z n.
   bool gru_paper_update = false;
+  GruReset gru_reset = GruReset::Recurrent;  // GRU only
+  float update_bias = 0.0f;  // GRU: added to z after the norms (DreamerV3: -1)
   // haste's inference-time zoneout: h' = p h + (1-p) h'.
   float zoneout = 0.0f;
 };
@@ -122,7 +133,7 @@ struct MatrixView {
 
 // A layer's weight matrices, given beside a LayerSpec whose own w_ih, w_hh
 // and w_hr are empty.
-struct LayerMatrices {
+struct LayerViews {
   MatrixView w_ih, w_hh, w_hr;
 };
 

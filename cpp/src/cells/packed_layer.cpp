@@ -30,8 +30,8 @@ std::vector<float> sum_or_either(const std::vector<float>& a,
 
 }  // namespace
 
-PackedLayer pack_layer(const LayerSpec& s, PackedMatrix w_ih, PackedMatrix w_hh,
-                       PackedMatrix w_hr) {
+PackedLayer assemble_layer(const LayerSpec& s, PackedMatrix w_ih, PackedMatrix w_hh,
+                           PackedMatrix w_hr) {
   PackedLayer L;
   L.type = s.type;
   L.input_size = s.input_size;
@@ -67,6 +67,9 @@ PackedLayer pack_layer(const LayerSpec& s, PackedMatrix w_ih, PackedMatrix w_hh,
   L.forget_bias = s.forget_bias;
   L.zoneout = s.zoneout;
   L.gru_paper_update = s.gru_paper_update;
+  L.gru_reset = s.gru_reset;
+  if (s.update_bias != 0.0f) L.z_shift.assign(s.hidden_size, s.update_bias);
+  if (s.gru_reset == GruReset::Candidate) L.zeros.assign(s.hidden_size, 0.0f);
   return L;
 }
 

@@ -35,12 +35,24 @@ struct PackedLayer {
   Activation activation;
   float forget_bias, zoneout;
   bool gru_paper_update;
+  GruReset gru_reset;
+  // GRU: H copies of update_bias (empty when it is 0), added to z's
+  // pre-activation; with GruReset::Candidate, H zeros, so that r * s_n is
+  // the existing mul_add kernel (0 + r * s_n, exact).
+  std::vector<float> z_shift, zeros;
 };
 
-// The layer of a validated `structure` (its matrices are not read) with its
-// already packed matrices; w_hr is an empty PackedMatrix when not projected.
-PackedLayer pack_layer(const LayerSpec& structure, PackedMatrix w_ih, PackedMatrix w_hh,
-                       PackedMatrix w_hr);
+// A layer's weight matrices, packed: what a model file holds per layer.
+// w_hr is empty (rows 0) without a projection.
+struct LayerMatrices {
+  PackedMatrix w_ih, w_hh, w_hr;
+};
+
+// The layer of a validated `structure` (its w_ih, w_hh and w_hr are not
+// read) around its matrices packed already, for the kernels of one layout;
+// w_hr is an empty PackedMatrix when not projected.
+PackedLayer assemble_layer(const LayerSpec& structure, PackedMatrix w_ih, PackedMatrix w_hh,
+                           PackedMatrix w_hr);
 
 // Floats of scratch one step of this layer needs.
 inline size_t layer_scratch_floats(const PackedLayer& layer) {

@@ -74,6 +74,8 @@ std::uint64_t model_fingerprint(const std::vector<LayerSpec>& structure,
     r.add(static_cast<std::uint64_t>(s.activation));
     r.add(float_bits(s.forget_bias));
     r.add(s.gru_paper_update ? 1 : 0);
+    r.add(static_cast<std::uint64_t>(s.gru_reset));
+    r.add(float_bits(s.update_bias));
     r.add(float_bits(s.zoneout));
   }
   return r.hash();

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kMatrixNames[] = {"w_ih", "w_hh", "w_hr"};
 
-const MatrixView& view_of(const LayerMatrices& m, int which) {
+const MatrixView& view_of(const LayerViews& m, int which) {
   return which == 0 ? m.w_ih : (which == 1 ? m.w_hh : m.w_hr);
 }
 
@@ -34,7 +34,7 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
       weights_(weights),
       int8_activations_(int8_activations),
       kernels_(&kernels_for(isa)) {
-  std::vector<LayerMatrices> views;
+  std::vector<LayerViews> views;
   for (size_t k = 0; k < specs_.size(); ++k) views.push_back(matrix_views(specs_[k], layer_name(k)));
   build(views);
   // Packed now: the float32 copies would only double the memory.
@@ -45,39 +45,31 @@ Model::Model(std::vector<LayerSpec> layers, Isa isa, WeightFormat weights,
   }
 }
 
-Model::Model(std::vector<LayerSpec> structure, const std::vector<LayerMatrices>& matrices, Isa isa,
+Model::Model(std::vector<LayerSpec> structure, const std::vector<LayerViews>& views, Isa isa,
              WeightFormat weights, bool int8_activations)
     : specs_(std::move(structure)),
       isa_(isa),
       weights_(weights),
       int8_activations_(int8_activations),
       kernels_(&kernels_for(isa)) {
-  if (matrices.size() != specs_.size())
+  if (views.size() != specs_.size())
     throw std::invalid_argument("a model needs one set of matrices per layer: got " +
-                                std::to_string(matrices.size()) + " for " +
+                                std::to_string(views.size()) + " for " +
                                 std::to_string(specs_.size()) + " layers");
   for (size_t k = 0; k < specs_.size(); ++k)
     if (!specs_[k].w_ih.empty() || !specs_[k].w_hh.empty() || !specs_[k].w_hr.empty())
       throw std::invalid_argument(layer_name(k) +
                                   ": give its matrices in the spec or lent beside it, not both");
-  build(matrices);
+  build(views);
 }
 
-void Model::build(const std::vector<LayerMatrices>& matrices) {
-  if (int8_activations_ && weights_ != WeightFormat::I8)
-    throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
-                                weight_format_name(weights_));
-  if (specs_.empty())
-    throw std::invalid_argument("a model needs at least one layer");
+void Model::build(const std::vector<LayerViews>& views) {
+  validate_storage(weights_, int8_activations_);
+  validate_stack(specs_, validate_layer_structure);
   for (size_t k = 0; k < specs_.size(); ++k) {
-    validate_layer_structure(specs_[k], matrices[k], layer_name(k));
-    if (k > 0 && specs_[k].input_size != output_size(specs_[k - 1]))
-      throw std::invalid_argument(
-          layer_name(k) + " takes inputs of size " + std::to_string(specs_[k].input_size) +
-          ", but layer " + std::to_string(k - 1) + " below it outputs " +
-          std::to_string(output_size(specs_[k - 1])));
+    validate_layer_views(specs_[k], views[k], layer_name(k));
     for (int which = 0; which < 3; ++which) {
-      const MatrixView& m = view_of(matrices[k], which);
+      const MatrixView& m = view_of(views[k], which);
       if (m.stored && m.data && weights_ == WeightFormat::I8 && !m.row_scales)
         throw std::invalid_argument(layer_name(k) + ": stored int8 " + kMatrixNames[which] +
                                     " comes without its row scales");
@@ -90,7 +82,7 @@ void Model::build(const std::vector<LayerMatrices>& matrices) {
   std::vector<PackedMatrix> packed(count);
   std::vector<PackReport> reports(count);
   run_task_list(count, [&](int t) {
-    const MatrixView& m = view_of(matrices[t / 3], t % 3);
+    const MatrixView& m = view_of(views[t / 3], t % 3);
     if (m.data) packed[t] = pack_view(m, *kernels_, weights_, int8_activations_, &reports[t]);
   }, load_threads());
   for (int t = 0; t < count; ++t)
@@ -99,15 +91,22 @@ void Model::build(const std::vector<LayerMatrices>& matrices) {
                                   reports[t].problem);
 
   std::vector<StoredHashes> hashes;
-  int offset = 0;
   for (size_t k = 0; k < specs_.size(); ++k) {
-    const LayerSpec& spec = specs_[k];
     hashes.push_back({reports[3 * k].stored_hash, reports[3 * k + 1].stored_hash,
                       reports[3 * k + 2].stored_hash});
     packed_.push_back(std::make_unique<PackedLayer>(
-        pack_layer(spec, std::move(packed[3 * k]), std::move(packed[3 * k + 1]),
-                   std::move(packed[3 * k + 2]))));
-    const PackedLayer& L = *packed_.back();
+        assemble_layer(specs_[k], std::move(packed[3 * k]), std::move(packed[3 * k + 1]),
+                       std::move(packed[3 * k + 2]))));
+  }
+  fingerprint_ = model_fingerprint(specs_, hashes, weights_, int8_activations_);
+  index_layers();
+}
+
+void Model::index_layers() {
+  int offset = 0;
+  for (size_t l = 0; l < specs_.size(); ++l) {
+    const LayerSpec& spec = specs_[l];
+    const PackedLayer& L = *packed_[l];
     state_offsets_.push_back(offset);
     offset += state_floats(spec);
     for (const PackedMatrix* w : {&L.w_ih, &L.w_hh, &L.w_hr})
@@ -116,10 +115,8 @@ void Model::build(const std::vector<LayerMatrices>& matrices) {
     // vector handed to the next layer.
     scratch_floats_ = std::max(scratch_floats_,
                                layer_scratch_floats(L) + L.rows_padded);
-  }
-  fingerprint_ = model_fingerprint(specs_, hashes, weights_, int8_activations_);
-  for (const LayerSpec& spec : specs_)
     widest_hidden_ = std::max(widest_hidden_, static_cast<size_t>(output_size(spec)));
+  }
   scratch_floats_ += 2 * widest_hidden_;
   total_state_ = offset;
 }

@@ -7,6 +7,7 @@
 
 #include "cells/cell_steps.hpp"
 #include "lnfast/model.hpp"
+#include "model/damage_rollback.hpp"
 #include "model/step_helpers.hpp"
 #include "parallel/split_gemm.hpp"
 
@@ -31,6 +32,8 @@ void Stream::step_many(const Model& m, Stream* const* streams, int B,
   check_batch(m, streams, B);
   if (B <= 0) return;
   require_finite(X, static_cast<size_t>(B) * m.input_size(), "input");
+  DamageRollback rollback(m.weight_source());
+  for (int b = 0; b < B; ++b) rollback.keep(streams[b]->state_);
   const KernelTable& k = *m.kernels_;
 
   // Per stream a slice of S floats: [xw | step scratch]; the recurrent GEMM
@@ -71,6 +74,7 @@ void Stream::step_many(const Model& m, Stream* const* streams, int B,
     }
     input = h_out;
   }
+  rollback.finish();
 }
 
 }  // namespace lnfast

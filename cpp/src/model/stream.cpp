@@ -5,6 +5,7 @@
 
 #include "cells/cell_steps.hpp"
 #include "lnfast/model.hpp"
+#include "model/damage_rollback.hpp"
 #include "model/step_helpers.hpp"
 
 namespace lnfast {
@@ -28,6 +29,8 @@ void Stream::set_state(const float* values, size_t count) {
 void Stream::step(const float* x, float* out) {
   const Model& m = *model_;
   require_finite(x, m.input_size(), "input");
+  DamageRollback rollback(m.weight_source());
+  rollback.keep(state_);
   const KernelTable& k = *m.kernels_;
   // Scratch: [xw | the layer's step scratch ... | h ping | h pong]; the
   // hidden vector of a lower layer is the next layer's input.
@@ -43,12 +46,15 @@ void Stream::step(const float* x, float* out) {
                xw + L.rows_padded);
     input = h_out;
   }
+  rollback.finish();
 }
 
 void Stream::run(const float* X, int T, float* out) {
   const Model& m = *model_;
   if (T < 0) throw std::invalid_argument("negative sequence length");
   require_finite(X, static_cast<size_t>(T) * m.input_size(), "input");
+  DamageRollback rollback(m.weight_source());
+  rollback.keep(state_);
   const KernelTable& k = *m.kernels_;
   // Layer-major within chunks of steps: a chunk's input projections are one
   // GEMM per layer; chunking bounds the buffer for long sequences.
@@ -79,6 +85,7 @@ void Stream::run(const float* X, int T, float* out) {
       input = h_seq;
     }
   }
+  rollback.finish();
 }
 
 }  // namespace lnfast

@@ -108,28 +108,8 @@ void check_tiling(const std::string& layer, const char* name, std::vector<Norm> 
         .raise();
 }
 
-}  // namespace
-
-LayerMatrices matrix_views(const LayerSpec& s, const std::string& layer) {
-  const long long G = gate_count(s.type);
-  const long long rows = G * s.hidden_size;
-  const auto check = [&](const char* name, const std::vector<float>& v, long long want_rows,
-                         long long cols) {
-    if (want_rows > 0 && cols > 0 && v.size() != static_cast<size_t>(want_rows * cols))
-      check_size(layer, name, v.size(), static_cast<size_t>(want_rows * cols), false);
-  };
-  check("w_ih", s.w_ih, rows, s.input_size);
-  check("w_hh", s.w_hh, rows, output_size(s));
-  check("w_hr", s.w_hr, s.proj_size, s.hidden_size);
-  LayerMatrices m;
-  m.w_ih = view_of(s.w_ih, static_cast<int>(rows));
-  m.w_hh = view_of(s.w_hh, static_cast<int>(rows));
-  m.w_hr = view_of(s.w_hr, s.proj_size);
-  return m;
-}
-
-void validate_layer_structure(const LayerSpec& s, const LayerMatrices& m,
-                              const std::string& layer) {
+// Everything but the weight matrices.
+void validate(const LayerSpec& s, const std::string& layer) {
   if (s.input_size <= 0 || s.hidden_size <= 0)
     (SpecError(layer) << "input_size and hidden_size must be positive, got "
                       << s.input_size << " and " << s.hidden_size)
@@ -140,13 +120,10 @@ void validate_layer_structure(const LayerSpec& s, const LayerMatrices& m,
   // Units are counted in int everywhere downstream.
   if (rows > static_cast<size_t>(std::numeric_limits<int>::max()))
     (SpecError(layer) << "hidden_size " << H << " is too large").raise();
-  check_matrix(layer, "w_ih", m.w_ih, static_cast<long long>(rows), s.input_size);
   if (s.proj_size < 0 || (s.proj_size > 0 && s.type != CellType::LSTM))
     (SpecError(layer) << "a projection (proj_size " << s.proj_size
                       << ") exists only for LSTM layers, with proj_size > 0")
         .raise();
-  check_matrix(layer, "w_hh", m.w_hh, static_cast<long long>(rows), output_size(s));
-  check_matrix(layer, "w_hr", m.w_hr, s.proj_size, H);
   check_size(layer, "b_ih", s.b_ih.size(), rows, true);
   check_size(layer, "b_hh", s.b_hh.size(), rows, true);
   check_finite(layer, "b_ih", s.b_ih);
@@ -165,13 +142,22 @@ void validate_layer_structure(const LayerSpec& s, const LayerMatrices& m,
   check_tiling(layer, "x_norms", s.x_norms, static_cast<int>(rows));
   check_tiling(layer, "h_norms", s.h_norms, static_cast<int>(rows));
 
-  // A gate norm sees one gate's units: the cells apply them gate by gate.
+  if (s.type != CellType::GRU &&
+      (s.gru_reset != GruReset::Recurrent || s.update_bias != 0.0f))
+    (SpecError(layer) << "gru_reset and update_bias exist only for GRU layers").raise();
+  if (!std::isfinite(s.update_bias))
+    (SpecError(layer) << "update_bias must be finite").raise();
+  // A gate norm sees one gate's units: the cells apply them gate by gate,
+  // except a GRU whose reset acts on the candidate: its whole sum exists
+  // before any gate, so a norm may span gates there.
+  const bool spanning_allowed =
+      s.type == CellType::GRU && s.gru_reset == GruReset::Candidate;
   std::vector<Norm> gate_norms = s.gate_norms;
   std::sort(gate_norms.begin(), gate_norms.end(),
             [](const Norm& a, const Norm& b) { return a.offset < b.offset; });
   for (size_t i = 0; i < gate_norms.size(); ++i) {
     const Norm& n = gate_norms[i];
-    if (n.offset / H != (n.offset + n.size - 1) / H)
+    if (!spanning_allowed && n.offset / H != (n.offset + n.size - 1) / H)
       (SpecError(layer) << "gate_norms segment [" << n.offset << ", "
                         << n.offset + n.size << ") spans more than one gate of "
                         << H << " units")
@@ -195,6 +181,56 @@ void validate_layer_structure(const LayerSpec& s, const LayerMatrices& m,
     (SpecError(layer) << "forget_bias must be finite").raise();
   if (!(s.zoneout >= 0.0f && s.zoneout <= 1.0f))
     (SpecError(layer) << "zoneout must be in [0, 1], got " << s.zoneout).raise();
+}
+
+}  // namespace
+
+LayerViews matrix_views(const LayerSpec& s, const std::string& layer) {
+  const long long rows = static_cast<long long>(gate_count(s.type)) * s.hidden_size;
+  const auto check = [&](const char* name, const std::vector<float>& v, long long want_rows,
+                         long long cols) {
+    if (want_rows > 0 && cols > 0 && v.size() != static_cast<size_t>(want_rows * cols))
+      check_size(layer, name, v.size(), static_cast<size_t>(want_rows * cols), false);
+  };
+  check("w_ih", s.w_ih, rows, s.input_size);
+  check("w_hh", s.w_hh, rows, output_size(s));
+  check("w_hr", s.w_hr, s.proj_size, s.hidden_size);
+  LayerViews m;
+  m.w_ih = view_of(s.w_ih, static_cast<int>(rows));
+  m.w_hh = view_of(s.w_hh, static_cast<int>(rows));
+  m.w_hr = view_of(s.w_hr, s.proj_size);
+  return m;
+}
+
+void validate_layer_structure(const LayerSpec& s, const std::string& layer) {
+  validate(s, layer);
+}
+
+void validate_layer_views(const LayerSpec& s, const LayerViews& views, const std::string& layer) {
+  const long long rows = static_cast<long long>(gate_count(s.type)) * s.hidden_size;
+  check_matrix(layer, "w_ih", views.w_ih, rows, s.input_size);
+  check_matrix(layer, "w_hh", views.w_hh, rows, output_size(s));
+  check_matrix(layer, "w_hr", views.w_hr, s.proj_size, s.hidden_size);
+}
+
+void validate_storage(WeightFormat weights, bool int8_activations) {
+  if (int8_activations && weights != WeightFormat::I8)
+    throw std::invalid_argument(std::string("int8 activations need int8 weights, not ") +
+                                weight_format_name(weights));
+}
+
+void validate_stack(const std::vector<LayerSpec>& specs,
+                    void (*validate_layer)(const LayerSpec&, const std::string&)) {
+  if (specs.empty()) throw std::invalid_argument("a model needs at least one layer");
+  for (size_t k = 0; k < specs.size(); ++k) {
+    validate_layer(specs[k], "layer " + std::to_string(k));
+    if (k > 0 && specs[k].input_size != output_size(specs[k - 1]))
+      throw std::invalid_argument(
+          "layer " + std::to_string(k) + " takes inputs of size " +
+          std::to_string(specs[k].input_size) + ", but layer " +
+          std::to_string(k - 1) + " below it outputs " +
+          std::to_string(output_size(specs[k - 1])));
+  }
 }
 
 }  // namespace lnfast

@@ -77,16 +77,6 @@ RowPlace place_of_row(const PanelLayout& layout, int rows, int stored_cols, int 
           std::min(layout.block_panels, panels - p0), p - p0, r % panel};
 }
 
-// Offset of element (r, k) in a matrix of `rows` padded rows.
-size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
-  const RowPlace at = place_of_row(layout, rows, stored_cols, r);
-  size_t offset = 0;
-  with_slot(layout, [&](auto slot) {
-    offset = at.block + slot(at.n, at.j, at.lane, k, layout.panel_rows);
-  });
-  return offset;
-}
-
 // The element types of each format's stored form, and the bits the
 // kernels see (int8 with the u8 offset where vpdpbusd wants it).
 template <class T>
@@ -241,6 +231,15 @@ void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, std:
 
 }  // namespace
 
+size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
+  const RowPlace at = place_of_row(layout, rows, stored_cols, r);
+  size_t offset = 0;
+  with_slot(layout, [&](auto slot) {
+    offset = at.block + slot(at.n, at.j, at.lane, k, layout.panel_rows);
+  });
+  return offset;
+}
+
 PanelLayout panel_layout_for(const KernelTable& kernels, WeightFormat format,
                              bool int8_activations) {
   PanelLayout layout;
@@ -279,15 +278,13 @@ float PackedMatrix::stored_value(int r, int k) const {
   }
 }
 
-PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
-                       WeightFormat format, bool int8_activations, PackReport* report) {
+PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
+                             const PanelLayout& layout, int rows, int cols) {
   PackedMatrix m;
   m.format = format;
   m.int8_activations = format == WeightFormat::I8 && int8_activations;
-  m.layout = panel_layout_for(kernels, format, m.int8_activations);
-  const PanelLayout& layout = m.layout;
+  m.layout = layout;
   const int panel = layout.panel_rows;
-  const int rows = source.rows, cols = source.cols;
   m.logical_rows = rows;
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = cols;
@@ -298,10 +295,20 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
   std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes, weight_bytes);
   char* base = static_cast<char*>(buffer.get());
   m.weights = base;
+  // Padding rows keep scale 0.
+  if (format == WeightFormat::I8) m.row_scales = reinterpret_cast<const float*>(base + scale_offset);
   m.storage = buffer;
-  float* scales = format == WeightFormat::I8 ? reinterpret_cast<float*>(base + scale_offset)
-                                             : nullptr;
-  m.row_scales = scales;  // padding rows keep scale 0
+  return m;
+}
+
+PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
+                       WeightFormat format, bool int8_activations, PackReport* report) {
+  const bool act8 = format == WeightFormat::I8 && int8_activations;
+  PackedMatrix m = allocate_packed(format, act8, panel_layout_for(kernels, format, act8),
+                                   source.rows, source.cols);
+  const int cols = source.cols;
+  // The buffer is this function's own until it returns.
+  float* scales = const_cast<float*>(m.row_scales);
   const auto flat = [cols](int r, int k) { return static_cast<long long>(r) * cols + k; };
   // Row r of float32 values, or null with `problem` set when it holds a NaN or Inf.
   std::string problem;

@@ -75,6 +75,17 @@ struct PackedMatrix {
 // Bytes per stored element of a format.
 size_t element_bytes(WeightFormat format);
 
+// Where element (r, k) of a matrix of `rows` padded rows sits in its
+// weights, in elements.
+size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k);
+
+// A zeroed (rows x cols) matrix of `format` in `layout`: rows padded to
+// whole panels, columns to whole k groups, int8 scales after the elements
+// (zero, as padding rows keep them), in huge pages where it pays
+// (packing/panel_buffer.hpp). What pack_view and relayout fill.
+PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
+                             const PanelLayout& layout, int rows, int cols);
+
 // What packing learns in its one pass over the source, besides the panels.
 struct PackReport {
   std::uint64_t stored_hash = 0;  // stored_values_hash of the result

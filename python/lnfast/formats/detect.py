@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _core
 from .problem import FormatProblem
 
 # Enough for the legacy magic pickle and the tar header's "ustar" field.
@@ -11,8 +12,10 @@ ZIP = "zip"
 LEGACY = "torch-legacy"
 SAFETENSORS = "safetensors"
 NEMO = "nemo"
+LNFAST = "lnfast"
 
 _ZIP_MAGIC = b"PK\x03\x04"
+_LNFAST_MAGIC = _core.MODEL_FILE_MAGIC
 _GZIP_MAGIC = b"\x1f\x8b"
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _PROTO = 0x80
@@ -41,6 +44,8 @@ def _looks_like_safetensors(head: bytes) -> bool:
 
 
 def detect_format(head: bytes) -> str:
+    if head.startswith(_LNFAST_MAGIC):
+        return LNFAST
     if head.startswith(_ZIP_MAGIC):
         return ZIP
     if _starts_with_legacy_magic(head):

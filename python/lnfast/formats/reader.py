@@ -83,6 +83,10 @@ def _read(file, nested: bool) -> Checkpoint:
     if file.size == 0:
         raise FormatProblem("the file is empty")
     kind = detect.detect_format(file.read_at(0, detect.HEAD_BYTES))
+    if kind == detect.LNFAST:
+        raise FormatProblem("an lnfast model file (.lnfast): it holds a packed model, not "
+                            "tensors; lnfast.load(path) maps it from its path, and "
+                            "`lnfast inspect` describes it")
     budget = read_budget(file.size)
     if kind == detect.NEMO:
         if nested:

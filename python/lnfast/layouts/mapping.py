@@ -31,11 +31,13 @@ class NormKeys:
 # a NormKeys, or None for a norm with neither gain nor shift.
 NormSpec = Union[None, str, NormKeys]
 
-_NORMS = {"LSTM": ("none", "separate", "per_gate"), "GRU": ("none", "separate", "paper", "per_gate"),
+_NORMS = {"LSTM": ("none", "separate", "per_gate"),
+          "GRU": ("none", "separate", "paper", "per_gate", "joint"),
           "RNN": ("none", "separate", "per_gate")}
 # Options that mean something for one family only, with their neutral value.
 _FAMILY_ONLY = {"cell_norm": ("LSTM", "none"), "ln_c": ("LSTM", None),
                 "forget_bias": ("LSTM", 0.0), "update": ("GRU", "pytorch"),
+                "reset": ("GRU", "recurrent"), "update_bias": ("GRU", 0.0),
                 "activation": ("RNN", "tanh")}
 
 
@@ -62,7 +64,9 @@ class Mapping:
     norm:       "none"; "separate": gates = LN_x(W x) + LN_h(U h) + b with
                 ln_x, ln_h over all G*H units; "per_gate": each gate's H units
                 normed on the sum, ln_gates; GRU "paper": ln_x and ln_h each a
-                pair (norm of the r,z rows (2H), norm of the n rows (H))
+                pair (norm of the r,z rows (2H), norm of the n rows (H)); GRU
+                "joint": one norm over all 3H units of the sum, ln_gates=spec
+                (needs reset="candidate")
     ln_x, ln_h: NormSpec (or a pair of them for GRU "paper"); gains are in
                 file gate order, like the rows
     ln_gates:   {gate letter: NormSpec}, e.g. {"i": "ln_i", "f": "ln_f",
@@ -74,6 +78,9 @@ class Mapping:
     eps:        eps of every norm (not stored in checkpoints; 1e-5 is
                 nn.LayerNorm's default)
     update:     GRU "pytorch" (h' = (1 - z) n + z h) or "paper" (h' = (1 - z) h + z n)
+    reset:      GRU "recurrent" (n = tanh(xn + r * hn)) or "candidate"
+                (n = tanh(r * s_n) on the whole, normalized sum: DreamerV3)
+    update_bias: added to the GRU update gate z after its norm (DreamerV3: -1)
     activation: RNN "tanh" or "relu"
     forget_bias: added to the LSTM forget gate after its norm
     zoneout:    p in h' = p h + (1 - p) h' at inference
@@ -119,6 +126,8 @@ class Mapping:
     ln_c: NormSpec = None
     eps: float = 1e-5
     update: str = "pytorch"
+    reset: str = "recurrent"
+    update_bias: float = 0.0
     activation: str = "tanh"
     forget_bias: float = 0.0
     zoneout: float = 0.0

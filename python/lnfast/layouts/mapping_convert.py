@@ -124,12 +124,14 @@ class _LayerReader:
             options["ln"] = self._gate_norms(hidden)[0]  # an RNN's one "gate"
         elif m.norm == "per_gate":
             options["ln_gates"] = self._gate_norms(hidden)
+        elif m.norm == "joint":
+            options["ln"] = self._all_gates_norm(m.ln_gates, rows, "norm over all gates")
         if m.family == "LSTM":
             options.update(cell_norm=m.cell_norm, forget_bias=m.forget_bias)
             if m.cell_norm != "none":
                 options["ln_c"] = self.norm(m.ln_c, hidden, "cell norm")
         elif m.family == "GRU":
-            options["update"] = m.update
+            options.update(update=m.update, reset=m.reset, update_bias=m.update_bias)
         else:
             options["activation"] = m.activation
         return options

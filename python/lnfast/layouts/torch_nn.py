@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from typing import Dict, List, Optional, Tuple
 
+from . import scaled_weights
 from .candidate import Candidate
 from .cell_layout import CellLayout, dim_of
 from .gates import GATE_COUNT, family_of_ratio
@@ -22,8 +23,9 @@ from .tensor_set import TensorSet, format_shape
 NAME = "torch_nn"
 _STACK_KEY = re.compile(
     r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
-    r"_l(?P<layer>\d{1,6})(?P<reverse>_reverse)?$")
-_LAYER_PARAM = re.compile(r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d{1,6}(?:_reverse)?$")
+    r"_l(?P<layer>\d{1,6})(?P<reverse>_reverse)?(?P<scaled>_scale)?$")
+_LAYER_PARAM = re.compile(
+    r"^(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d{1,6}(?:_reverse)?(?:_scale)?$")
 # Layer indices have at most 6 digits: no real stack is deeper, and a longer
 # number from a hostile file must not reach int() or range().
 
@@ -103,17 +105,30 @@ class TorchStack:
         p = candidate.prefix
         keys = {"w_ih": f"{p}weight_ih_l{k}", "w_hh": f"{p}weight_hh_l{k}",
                 "b_ih": f"{p}bias_ih_l{k}", "b_hh": f"{p}bias_hh_l{k}"}
-        # Every layer takes the size below it: layer 0 the input, then H.
         if f"{p}weight_hr_l{k}" in tensors:
-            plan = projected_lstm_layer(tensors, dict(keys, w_hr=f"{p}weight_hr_l{k}"),
-                                        candidate.sizes[k])
-        else:
-            plan = plain_layer(tensors, keys, candidate.family if k else None, candidate.sizes[k])
+            keys["w_hr"] = f"{p}weight_hr_l{k}"
+        plan = self._layer(tensors, candidate, k, keys)
         plan.source_prefix = p
         return plan
 
+    def _layer(self, tensors, candidate, k, keys) -> LayerPlan:
+        # Every layer takes the size below it: layer 0 the input, then H.
+        if "w_hr" in keys:
+            return projected_lstm_layer(tensors, keys, candidate.sizes[k])
+        return plain_layer(tensors, keys, candidate.family if k else None, candidate.sizes[k])
+
+
+class ScaledStack(TorchStack):
+    """icefall's ScaledLSTM: an nn.LSTM's keys, each with a log-scale."""
+
+    name = scaled_weights.LAYOUT
+
+    def _layer(self, tensors, candidate, k, keys) -> LayerPlan:
+        return scaled_weights.fold_scales(tensors, super()._layer(tensors, candidate, k, keys), keys)
+
 
 STACK = TorchStack()
+SCALED_STACK = ScaledStack()
 
 
 def find_stacks(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
@@ -129,6 +144,8 @@ def find_stacks(tensors: TensorSet) -> Tuple[List[Candidate], List[str]]:
                 flags_at[match["prefix"]].add("reverse")
             if match["param"] == "weight_hr":
                 flags_at[match["prefix"]].add("projection")
+            if match["scaled"]:
+                flags_at[match["prefix"]].add("scaled")
     candidates, near_misses = [], []
     for prefix, layers in layers_at.items():
         extra = [n for n in tensors.names_under(prefix) if not _LAYER_PARAM.match(n)]
@@ -171,13 +188,19 @@ def _stack_candidate(tensors: TensorSet, prefix: str, layers: List[int], flags) 
     sizes = [dim_of(tensors, f"{prefix}weight_ih_l0", -1)]
     sizes += [dim_of(tensors, f"{prefix}weight_hh_l{k}", -1) for k in layers]
     kind = f"nn.{family}" if family else "nn.LSTM/GRU/RNN"
+    converter = STACK
+    if "scaled" in flags:
+        kind, converter = scaled_weights.KIND, SCALED_STACK
+        if "reverse" in flags:  # ScaledLSTM asserts bidirectional=False
+            problem = problem or "a bidirectional stack with *_scale keys, which no known module writes"
     if "projection" in flags:
         kind += "(proj_size)"
     if "reverse" in flags:
-        return bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem)
-    return Candidate(layout=NAME, kind=kind, family=family, prefix=prefix,
+        return bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem,
+                                             converter.name)
+    return Candidate(layout=converter.name, kind=kind, family=family, prefix=prefix,
                      layer_prefixes=(prefix,) * len(layers), sizes=tuple(sizes),
-                     converter=STACK, problem=problem)
+                     converter=converter, problem=problem)
 
 
 # --------------------------------------------------------------------------
@@ -205,8 +228,9 @@ class TorchBidirectionalStack:
 BIDIRECTIONAL_STACK = TorchBidirectionalStack()
 
 
-def bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem) -> Candidate:
-    return Candidate(layout=NAME, kind=f"{kind}, bidirectional", family=family, prefix=prefix,
+def bidirectional_stack_candidate(prefix, kind, family, layers, sizes, problem,
+                                  layout=NAME) -> Candidate:
+    return Candidate(layout=layout, kind=f"{kind}, bidirectional", family=family, prefix=prefix,
                      layer_prefixes=(prefix,) * (2 * len(layers)), sizes=tuple(sizes),
                      converter=BIDIRECTIONAL_STACK, problem=problem, directions=2)
 
