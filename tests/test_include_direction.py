@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CPP = ROOT / "cpp"
-FLOORS = ["kernels", "packing", "parallel", "cells", "model", "model_file", "testing", "bindings"]
+FLOORS = ["kernels", "packing", "parallel", "cells", "model", "model_file", "services", "testing", "bindings"]
 PUBLIC_HEADER_FLOORS = {
     "lnfast/isa.hpp": "kernels",
     "lnfast/spec.hpp": "kernels",  # plain data, no code: usable from every floor
@@ -20,6 +20,7 @@ PUBLIC_HEADER_FLOORS = {
     "lnfast/fingerprint.hpp": "model",
     "lnfast/state_blob.hpp": "model",
     "lnfast/model_file.hpp": "model_file",
+    "lnfast/batcher.hpp": "services",
 }
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 PYTHON_INCLUDE = re.compile(r'^\s*#\s*include\s+[<"](pybind11/|Python\.h)', re.MULTILINE)

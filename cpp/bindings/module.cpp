@@ -26,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("num_threads", &lnfast::num_threads);
   lnfast_py::bind_spec_classes(m);
   lnfast_py::bind_model_classes(m);
+  lnfast_py::bind_batcher(m);
   lnfast_py::bind_testing_module(m);
   lnfast_py::bind_model_file(m);
 }

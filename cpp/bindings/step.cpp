@@ -15,17 +15,6 @@
 namespace lnfast_py {
 namespace {
 
-py::array_t<float> general_step(PyStream& s, py::handle x, py::handle out) {
-  const lnfast::Model& m = *s.stream.model();
-  FloatArray xa = as_float_array(x, "x");
-  require_shape(xa, {m.input_size()}, "x");
-  OutputArray result = output_array(out, {m.hidden_size()});
-  BusyGuard guard(s);
-  const float* src = xa.data();
-  maybe_without_gil(m, [&] { s.stream.step(src, result.data); });
-  return result.array;
-}
-
 const float* exact_float32(PyObject* obj, py::ssize_t n, bool writable) {
   auto& api = py::detail::npy_api::get();
   if (!api.PyArray_Check_(obj)) return nullptr;
@@ -45,6 +34,35 @@ const float* exact_float32(PyObject* obj, py::ssize_t n, bool writable) {
     return nullptr;
   return reinterpret_cast<const float*>(a->data);
 }
+
+}  // namespace
+
+StepArguments step_arguments(PyStream& s, PyObject* x, PyObject* out) {
+  const lnfast::Model& m = *s.stream.model();
+  StepArguments a;
+  a.x = exact_float32(x, m.input_size(), false);
+  if (!a.x) {
+    FloatArray converted = as_float_array(x, "x");
+    require_shape(converted, {m.input_size()}, "x");
+    a.x = converted.data();
+    a.x_copy = std::move(converted);
+  }
+  if (!out) {
+    py::array_t<float> fresh(m.hidden_size());
+    a.out = fresh.mutable_data();
+    a.result = std::move(fresh);
+  } else if (float* dst = const_cast<float*>(exact_float32(out, m.hidden_size(), true))) {
+    a.out = dst;
+    a.result = py::reinterpret_borrow<py::object>(out);
+  } else {
+    OutputArray checked = output_array(out, {m.hidden_size()});
+    a.out = checked.data;
+    a.result = std::move(checked.array);
+  }
+  return a;
+}
+
+namespace {
 
 PyObject* step_fastcall(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                         PyObject* kwnames) {
@@ -66,23 +84,10 @@ PyObject* step_fastcall(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
     if (out == Py_None) out = nullptr;
 
     PyStream& s = py::handle(self).cast<PyStream&>();
-    const lnfast::Model& m = *s.stream.model();
-    const float* src = exact_float32(x, m.input_size(), false);
-    float* dst = out ? const_cast<float*>(exact_float32(out, m.hidden_size(), true)) : nullptr;
-    if (!src || (out && !dst))
-      return general_step(s, x, out ? out : Py_None).release().ptr();
-
-    py::object result;
-    if (out) {
-      result = py::reinterpret_borrow<py::object>(out);
-    } else {
-      py::array_t<float> fresh(m.hidden_size());
-      dst = fresh.mutable_data();
-      result = std::move(fresh);
-    }
+    StepArguments a = step_arguments(s, x, out);
     BusyGuard guard(s);
-    maybe_without_gil(m, [&] { s.stream.step(src, dst); });
-    return result.release().ptr();
+    maybe_without_gil(*s.stream.model(), [&] { s.stream.step(a.x, a.out); });
+    return a.result.release().ptr();
   } catch (...) {
     py::detail::try_translate_exceptions();
     return nullptr;

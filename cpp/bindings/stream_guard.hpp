@@ -31,6 +31,9 @@ LNFAST_REFUSE_UNINITIALISED(lnfast_py::PyStream)
 
 namespace lnfast_py {
 
+// What a call on a stream another thread holds raises (RuntimeError).
+extern const char* const kStreamBusyMessage;
+
 // Holds a stream for one call; throws RuntimeError when another thread
 // holds it.
 class BusyGuard {

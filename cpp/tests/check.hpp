@@ -21,5 +21,6 @@ void test_elementwise_kernels();
 void test_gemm_kernels();
 void test_cells();
 void test_model_files();
+void test_batcher();
 
 }  // namespace lnfast_test

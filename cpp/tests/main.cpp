@@ -1,6 +1,6 @@
 // The C++ core's own tests: every kernel of every path this CPU has against
 // a plain reference on odd sizes, every cell variant against float64 over
-// 1,000 steps, and the run-time choice of instruction set. Ends with one
+// 1,000 steps, the run-time choice of instruction set, and the batcher. Ends with one
 // "N passed, M failed" line; the exit status is 0 only when none failed.
 #include <chrono>
 #include <cstdio>
@@ -16,7 +16,8 @@ int main() {
   for (Suite s : {Suite{"run-time choice", test_isa_choice},
                   Suite{"elementwise kernels", test_elementwise_kernels},
                   Suite{"GEMMs", test_gemm_kernels}, Suite{"cells", test_cells},
-                  Suite{"model files", test_model_files}}) {
+                  Suite{"model files", test_model_files},
+                  Suite{"batcher", test_batcher}}) {
     const auto t0 = std::chrono::steady_clock::now();
     s.run();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;

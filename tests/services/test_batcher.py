@@ -271,33 +271,119 @@ def test_cancelled_astep_before_its_batch_does_not_advance(model):
     assert any(np.array_equal(stream.flat_state(), states[n]) for n in (-2, -1))
 
 
+def os_threads():
+    return set(int(tid) for tid in os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
 def test_no_thread_outlives_its_batcher(model):
-    before = threading.active_count()
-    with lnfast.Batcher(model) as batcher:
+    before_python, before = threading.active_count(), os_threads()
+    with lnfast.Batcher(model, workers=2) as batcher:
         batcher.step(model.stream(), inputs(1, 0)[0])
-        assert threading.active_count() == before + 1
-    assert threading.active_count() == before
+        workers = set(batcher.worker_thread_ids)
+        assert len(workers) == 2 and workers <= os_threads() and not workers & before
+        assert threading.active_count() == before_python  # the workers are the core's
+    assert not workers & os_threads()
     dropped = lnfast.Batcher(model, workers=2)
-    threads = list(dropped._threads)
+    dropped.step(model.stream(), inputs(1, 0)[0])
+    workers = set(dropped.worker_thread_ids)
     del dropped
     gc.collect()
-    for thread in threads:
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "a Batcher nobody holds kept its thread"
+    assert not workers & os_threads(), "a Batcher nobody holds kept its threads"
 
 
-def thread_cpu_ticks(thread) -> int:
-    with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+def thread_cpu_ticks(tid: int) -> int:
+    with open(f"/proc/self/task/{tid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
 def test_an_idle_batcher_sleeps(model):
-    with lnfast.Batcher(model) as batcher:
+    with lnfast.Batcher(model, workers=2) as batcher:
         batcher.step(model.stream(), inputs(1, 0)[0])
-        worker = batcher._threads[0]
-        before = thread_cpu_ticks(worker)
+        before = [thread_cpu_ticks(tid) for tid in batcher.worker_thread_ids]
         time.sleep(0.5)
         # A spinning thread would use ~50 ticks of 10 ms here; a sleeping one none.
-        assert thread_cpu_ticks(worker) - before <= 1
+        after = [thread_cpu_ticks(tid) for tid in batcher.worker_thread_ids]
+        assert all(a - b <= 1 for a, b in zip(after, before)), (before, after)
+
+
+def all_at_once(batcher, streams, xs):
+    """Every step submitted before any is awaited, so they share batches."""
+    async def main():
+        return await asyncio.gather(*(batcher.astep(s, x) for s, x in zip(streams, xs)),
+                                    return_exceptions=True)
+    return asyncio.run(main())
+
+
+def test_a_nan_in_one_row_fails_only_that_caller_of_the_batch(model):
+    xs = [inputs(1, seed)[0] for seed in range(12)]
+    xs[5] = xs[5].copy()
+    xs[5][7] = np.nan
+    xs[8] = xs[8].astype(np.float64)  # converted as step converts it, batched with the rest
+    streams = [model.stream() for _ in xs]
+    with lnfast.Batcher(model) as batcher:
+        got = all_at_once(batcher, streams, xs)
+    for k, x in enumerate(xs):
+        if k == 5:
+            assert (type(got[k]), str(got[k])) == step_error(model, x)
+            assert not streams[k].flat_state().any(), "the refused step moved the state"
+        else:
+            assert np.array_equal(got[k], model.stream().step(x)), k
+
+
+def test_asteps_of_other_models_and_non_streams_are_refused(model):
+    other = lnfast.Model(model.layers)
+    x = inputs(1, 0)[0]
+    with lnfast.Batcher(model) as batcher:
+        got = all_at_once(batcher, [model.stream(), other.stream(), "stream"], [x, x, x])
+    assert np.array_equal(got[0], model.stream().step(x))
+    assert isinstance(got[1], ValueError) and "stream belongs to another model" in str(got[1])
+    assert isinstance(got[2], TypeError) and "got str" in str(got[2])
+
+
+def test_close_while_asteps_are_pending_finishes_them(model):
+    X = inputs(16, 9)
+
+    async def main(batcher):
+        streams = [model.stream() for _ in X]
+        tasks = [asyncio.ensure_future(batcher.astep(s, x)) for s, x in zip(streams, X)]
+        await asyncio.sleep(0)  # all submitted
+        batcher.close()  # waits for the workers, which hand results back to this loop
+        with pytest.raises(RuntimeError, match="this Batcher is closed"):
+            await batcher.astep(streams[0], X[0])
+        return await asyncio.gather(*tasks)
+
+    batcher = lnfast.Batcher(model, workers=2)
+    got = asyncio.run(main(batcher))
+    for x, h in zip(X, got):
+        assert np.array_equal(h, model.stream().step(x))
+
+
+def test_a_stream_stepped_directly_and_through_the_batcher_at_once():
+    # The same x every step, so the state tells how many steps ran; each
+    # call either ran whole or raised step's RuntimeError about a stream
+    # another thread is using. Steps of ~100 us make the two collide.
+    big = lnfast.Model(make_stack("lstm_separate_state", (I, 384), np.random.default_rng(5)))
+    x = np.random.default_rng(11).standard_normal(I).astype(np.float32)
+    stream = big.stream()
+    ran, refused = [0, 0], [[], []]
+    with lnfast.Batcher(big) as batcher:
+        steppers = [lambda: stream.step(x), lambda: batcher.step(stream, x)]
+
+        def hammer(k):
+            for _ in range(200):
+                try:
+                    steppers[k]()
+                    ran[k] += 1
+                except RuntimeError as e:
+                    refused[k].append(str(e))
+        in_threads(hammer, 2)
+    for message in refused[0] + refused[1]:
+        assert message.startswith("this stream is being used by another thread"), message
+    assert refused[0] or refused[1], "the two never met: the test shows nothing"
+    reference = big.stream()
+    for _ in range(sum(ran)):
+        reference.step(x)
+    assert np.array_equal(stream.flat_state(), reference.flat_state())
