@@ -16,6 +16,7 @@ PUBLIC_HEADER_FLOORS = {
     "lnfast/spec.hpp": "kernels",  # plain data, no code: usable from every floor
     "lnfast/threads.hpp": "parallel",
     "lnfast/model.hpp": "model",
+    "lnfast/hash64.hpp": "packing",
     "lnfast/fingerprint.hpp": "model",
     "lnfast/state_blob.hpp": "model",
     "lnfast/model_file.hpp": "model_file",

@@ -33,18 +33,14 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_DIR = os.path.join(HERE, "..", "..", "python")
 sys.path.insert(0, PYTHON_DIR)
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
 import lnfast  # noqa: E402
-
-HIDDEN = 1024
+from bench.load.checkpoint import HIDDEN, write_lstm_checkpoint  # noqa: E402
 
 
 def write_files(folder: str, hidden: int) -> Dict[str, str]:
-    import torch
-
-    torch.manual_seed(0)
-    lstm = torch.nn.LSTM(hidden, hidden, num_layers=2)
     paths = {"pt": os.path.join(folder, "model.pt"), "lnfast": os.path.join(folder, "model.lnfast")}
-    torch.save(lstm.state_dict(), paths["pt"])
+    write_lstm_checkpoint(paths["pt"], hidden)
     lnfast.load(paths["pt"]).save(paths["lnfast"])
     for path in paths.values():  # warm the page cache
         with open(path, "rb") as f:

@@ -10,6 +10,7 @@
 #include "lnfast/fingerprint.hpp"
 #include "lnfast/model.hpp"
 #include "lnfast/state_blob.hpp"
+#include "lent_matrices.hpp"
 #include "module.hpp"
 #include "run.hpp"
 #include "step.hpp"
@@ -45,25 +46,71 @@ bool int8_activations_of(py::handle activations) {
                               kActivationFormats[0] + " or " + kActivationFormats[1]);
 }
 
+py::object stored_matrix(const Model& mm, int k, const std::string& name) {
+  static const char* const kNames[] = {"w_ih", "w_hh", "w_hr"};
+  int which = 0;
+  while (which < 3 && name != kNames[which]) ++which;
+  if (which == 3) throw py::value_error("name must be 'w_ih', 'w_hh' or 'w_hr', got '" + name + "'");
+  if (k < 0 || k >= mm.num_layers())
+    throw py::index_error("layer " + std::to_string(k) + " of a model of " +
+                          std::to_string(mm.num_layers()) + " layers");
+  const auto shape = mm.matrix_shape(k, which);
+  if (shape.first == 0) return py::none();
+  py::array elements;
+  switch (mm.weight_format()) {
+    case lnfast::WeightFormat::BF16:
+      elements = py::array_t<unsigned short>({shape.first, shape.second});
+      break;
+    case lnfast::WeightFormat::I8:
+      elements = py::array_t<signed char>({shape.first, shape.second});
+      break;
+    default:
+      elements = py::array_t<float>({shape.first, shape.second});
+  }
+  py::object scales = py::none();
+  float* scale_data = nullptr;
+  if (mm.weight_format() == lnfast::WeightFormat::I8) {
+    py::array_t<float> s(shape.first);
+    scale_data = s.mutable_data();
+    scales = s;
+  }
+  void* data = elements.mutable_data();
+  {
+    py::gil_scoped_release release;
+    mm.read_stored_matrix(k, which, data, scale_data);
+  }
+  return py::make_tuple(elements, scales);
+}
+
 void bind_model(py::module_& m) {
   py::tuple activation_formats(2);
   for (int i = 0; i < 2; ++i) activation_formats[i] = kActivationFormats[i];
   m.attr("ACTIVATION_FORMATS") = activation_formats;
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
       .def(py::init([](std::vector<LayerSpec> layers, py::object isa,
-                       py::handle weights, py::handle activations) {
+                       py::handle weights, py::handle activations, py::handle matrices) {
              lnfast::Isa chosen = isa.is_none()
                                       ? lnfast::default_isa()
                                       : lnfast::parse_isa(isa.cast<std::string>());
              const lnfast::WeightFormat format = weight_format_of(weights);
              const bool int8_activations = int8_activations_of(activations);
-             // Construction packs and validates: no Python objects touched.
+             if (matrices.is_none()) {
+               // Construction packs and validates: no Python objects touched.
+               py::gil_scoped_release release;
+               return std::make_shared<Model>(std::move(layers), chosen, format,
+                                              int8_activations);
+             }
+             // The arrays stay referenced by `lent` while the core reads them.
+             const LentMatrices lent = lend_matrices(matrices, format);
              py::gil_scoped_release release;
-             return std::make_shared<Model>(std::move(layers), chosen, format,
+             return std::make_shared<Model>(std::move(layers), lent.layers, chosen, format,
                                             int8_activations);
            }),
            py::arg("layers"), py::arg("isa") = py::none(), py::arg("weights") = "fp32",
-           py::arg("activations") = "fp32")
+           py::arg("activations") = "fp32", py::arg("matrices") = py::none(),
+           "layers: LayerSpecs; with matrices (one (w_ih, w_hh, w_hr) per layer, see\n"
+           "stored_matrix) their own w_ih, w_hh and w_hr stay empty and the arrays are\n"
+           "packed in place, in parallel, the GIL released, and not kept.")
       .def_property_readonly("activations", [](const Model& mm) {
         return std::string(kActivationFormats[mm.int8_activations() ? 1 : 0]);
       })
@@ -74,6 +121,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("hidden_size", &Model::hidden_size)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("weight_count", &Model::weight_count)
+      .def_property_readonly("weight_bytes", &Model::weight_bytes)
       .def_property_readonly("fingerprint", [](const Model& mm) {
         return lnfast::fingerprint_hex(mm.fingerprint());
       })
@@ -86,7 +134,19 @@ void bind_model(py::module_& m) {
       .def_property_readonly("isa", [](const Model& mm) {
         return std::string(lnfast::isa_name(mm.isa()));
       })
-      .def("layer", [](const Model& mm, int k) { return mm.layer(k); })
+      .def("layer", [](const Model& mm, int k) { return mm.layer(k); }, py::arg("k"),
+           "Layer k's structure (norms, biases, options); its w_ih, w_hh, w_hr are empty.")
+      .def("unpacked_layer", [](const Model& mm, int k) {
+        py::gil_scoped_release release;
+        return mm.unpacked_layer(k);
+      }, py::arg("k"),
+           "Layer k with its matrices read back from the panels: the values the kernels\n"
+           "multiply by (bf16 widened, int8 q * scale), a new float32 copy.")
+      .def("stored_matrix", &stored_matrix, py::arg("k"), py::arg("name"),
+           "Layer k's matrix name ('w_ih', 'w_hh', 'w_hr') as stored: (elements,\n"
+           "row_scales), elements float32, uint16 (bfloat16 bits) or int8 (q) of shape\n"
+           "(rows, cols), row_scales float32 (rows,) for int8 else None; None for an\n"
+           "absent w_hr. Model(structure, matrices=...) takes the pair back exactly.")
       .def("step_many", &step_many, py::arg("streams"), py::arg("X"),
            py::arg("out") = py::none());
 }

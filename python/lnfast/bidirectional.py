@@ -52,12 +52,18 @@ class Bidirectional:
                 raise ValueError(f"layer {k} takes inputs of size {forward.input_size}, but layer "
                                  f"{k - 1} below it outputs {width} (both directions)")
             width = 2 * forward.hidden_size
-        self.layers = layers
-        self._requested_isa = isa
-        # Model checks each cell, the isa and the weight and activation formats.
+        # Model checks each cell, the isa and the weight and activation
+        # formats; the direction models hold the weights, nothing here keeps
+        # the cells.
         self._directions = tuple(
             tuple(Model(cell, isa=isa, weights=weights, activations=activations) for cell in pair)
             for pair in layers)
+
+    @property
+    def layers(self) -> Tuple[Tuple[Cell, Cell], ...]:
+        """(forward, backward) cells per layer, rebuilt from the packed
+        weights on each access (see Model.layers)."""
+        return tuple((f.layers[0], b.layers[0]) for f, b in self._directions)
 
     @property
     def input_size(self) -> int:
@@ -83,6 +89,11 @@ class Bidirectional:
     def weight_count(self) -> int:
         """Weight-matrix entries of both directions of every layer."""
         return sum(m.weight_count for pair in self._directions for m in pair)
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes the packed weights of both directions of every layer occupy."""
+        return sum(m.weight_bytes for pair in self._directions for m in pair)
 
     @property
     def weights(self) -> str:
@@ -123,15 +134,18 @@ class Bidirectional:
         """Refused, as stream() is: use run(X)."""
         raise TypeError(CANNOT_STREAM)
 
+    # The direction models pickle their stored weights (see Model).
     def __getstate__(self):
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
-                "activations": self.activations}
+        return {"directions": self._directions}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], isa=state["isa"], weights=state["weights"],
-                      activations=state.get("activations", "fp32"))
+        if "directions" not in state:  # pickled by lnfast before the stored form
+            self.__init__(state["layers"], isa=state["isa"], weights=state["weights"],
+                          activations=state.get("activations", "fp32"))
+            return
+        self._directions = tuple(tuple(pair) for pair in state["directions"])
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"({f!r}, {b!r})" for f, b in self.layers)
+        inner = ", ".join(f"({f._layer_reprs()[0]}, {b._layer_reprs()[0]})" for f, b in self._directions)
         return (f"lnfast.Bidirectional([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
                 f"activations={self.activations!r})")

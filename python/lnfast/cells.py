@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -17,6 +17,9 @@ from numpy.typing import ArrayLike
 from . import _core
 
 __all__ = ["LayerNorm", "LSTM", "GRU", "RNN"]
+
+_CELL_NORMS = {"none": _core.CellNorm.NONE, "output": _core.CellNorm.OUTPUT,
+               "state": _core.CellNorm.STATE}
 
 
 def float32_array(value, name: str, shape: tuple) -> np.ndarray:
@@ -32,7 +35,12 @@ def float32_array(value, name: str, shape: tuple) -> np.ndarray:
 def _real_array(value, name: str, shape: tuple) -> np.ndarray:
     """float32_array, checked for NaN and Inf too."""
     arr = float32_array(value, name, shape)
-    if not np.isfinite(arr).all():
+    # A finite sum proves every element finite (a NaN or Inf would carry
+    # through), in one pass with no temporary; only an overflowing or truly
+    # non-finite array pays for the element-wise test.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum(dtype=np.float32)
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
         raise ValueError(f"{name} holds a non-finite value at flat index {bad}")
     return arr
@@ -115,6 +123,23 @@ def _core_norms(given, name: str, segments: Sequence[tuple], single: bool) -> li
             for i, (n, (offset, size)) in enumerate(zip(norms, segments))]
 
 
+def _segment_list(kind: str, gates: int, hidden: int) -> list:
+    """(offset, size) of each norm of a placement kind over G*H units."""
+    return {"whole": [(0, gates * hidden)], "gates": [(g * hidden, hidden) for g in range(gates)],
+            "paper": [(0, 2 * hidden), (2 * hidden, hidden)]}[kind]
+
+
+def _layer_norm(norm: "_core.Norm") -> LayerNorm:
+    return LayerNorm(gamma=norm.gamma, beta=norm.beta, eps=float(norm.eps))
+
+
+def layer_repr(family: str, input_size: int, hidden_size: int, norm: str, options: str) -> str:
+    """How a layer prints, whether a cell or a model's structure; options is
+    the family's own text (_options_text)."""
+    return (f"lnfast.{family}(input_size={input_size}, hidden_size={hidden_size}, "
+            f"norm={norm!r}{options})")
+
+
 # Norm placements: (spec field, cell attribute, name in messages, segments).
 _SEPARATE = (("x_norms", "ln_x", "ln_x", "whole"), ("h_norms", "ln_h", "ln_h", "whole"))
 
@@ -175,27 +200,24 @@ class _Cell:
         self.zoneout = _float(zoneout, f"{self.family}.zoneout")  # its range: the core's check
 
     def _base_spec(self, cell_type) -> "_core.LayerSpec":
+        # The structure only: the matrices are lent to the core beside it
+        # (matrices()), so they are never copied into the spec.
         spec = _core.LayerSpec()
         spec.type = cell_type
         spec.input_size = self.input_size
         spec.hidden_size = self.hidden_size
-        spec.w_ih = self.w_ih
-        spec.w_hh = self.w_hh
         spec.b_ih = self.b_ih
         spec.b_hh = self.b_hh
         spec.zoneout = self.zoneout
         if self.w_hr is not None:
             spec.proj_size = self.output_size
-            spec.w_hr = self.w_hr
         return spec
 
     # norm option -> the placements it fills (see _SEPARATE).
     _placements: dict = {}
 
     def _segments(self, kind: str) -> list:
-        H, G = self.hidden_size, self.gates
-        return {"whole": [(0, G * H)], "gates": [(g * H, H) for g in range(G)],
-                "paper": [(0, 2 * H), (2 * H, H)]}[kind]
+        return _segment_list(kind, self.gates, self.hidden_size)
 
     def _normed_spec(self, cell_type) -> "_core.LayerSpec":
         """The base spec with the norms self.norm places."""
@@ -212,12 +234,18 @@ class _Cell:
         """Builds the core spec and has the core check it now, not when a
         Model is made."""
         spec = self._build()
-        _core.validate_layer(spec, self.family)
+        _core.validate_layer(spec, self.matrices(), self.family)
         self._core_spec = spec
 
     def to_core(self) -> "_core.LayerSpec":
-        """This layer as the compiled core's spec (what lnfast.Model packs)."""
+        """This layer's structure as the compiled core's spec: norms, biases
+        and options; its matrices are lent beside it (``matrices()``)."""
         return self._core_spec
+
+    def matrices(self) -> tuple:
+        """(w_ih, w_hh, w_hr): the arrays lnfast.Model packs in place, w_hr
+        None without a projection."""
+        return self.w_ih, self.w_hh, self.w_hr
 
     # The core spec is derived data: pickles carry the arrays and options.
     def __getstate__(self):
@@ -229,12 +257,20 @@ class _Cell:
         self.__dict__.update(state)
         self._set_core_spec()
 
-    def _repr_options(self) -> str:
-        return ""
-
     def __repr__(self) -> str:
-        return (f"lnfast.{type(self).__name__}(input_size={self.input_size}, "
-                f"hidden_size={self.hidden_size}, norm={self.norm!r}{self._repr_options()})")
+        proj = self.output_size if self.w_hr is not None else 0
+        return layer_repr(type(self).__name__, self.input_size, self.hidden_size, self.norm,
+                          self._options_text({**vars(self), "proj_size": proj}))
+
+    @classmethod
+    def _spec_options(cls, spec) -> dict:
+        """The family's own keywords, read back from a core spec."""
+        return {}
+
+    @classmethod
+    def _options_text(cls, o: dict) -> str:
+        """The family's options in repr, from keywords (and "proj_size")."""
+        return ""
 
 
 class LSTM(_Cell):
@@ -280,16 +316,24 @@ class LSTM(_Cell):
         self.forget_bias = _float(forget_bias, "LSTM.forget_bias")
         self._set_core_spec()
 
-    def _repr_options(self) -> str:
-        options = f", cell_norm={self.cell_norm!r}" if self.cell_norm != "none" else ""
-        if self.w_hr is not None:
-            options += f", proj_size={self.output_size}"
+    @classmethod
+    def _options_text(cls, o: dict) -> str:
+        options = f", cell_norm={o['cell_norm']!r}" if o["cell_norm"] != "none" else ""
+        if o["proj_size"]:
+            options += f", proj_size={o['proj_size']}"
+        return options
+
+    @classmethod
+    def _spec_options(cls, spec) -> dict:
+        cell_norm = {v: k for k, v in _CELL_NORMS.items()}[spec.cell_norm]
+        options = {"cell_norm": cell_norm, "forget_bias": float(spec.forget_bias)}
+        if cell_norm != "none":
+            options["ln_c"] = _layer_norm(spec.c_norm)
         return options
 
     def _build(self):
         spec = self._normed_spec(_core.CellType.LSTM)
-        spec.cell_norm = {"none": _core.CellNorm.NONE, "output": _core.CellNorm.OUTPUT,
-                          "state": _core.CellNorm.STATE}[self.cell_norm]
+        spec.cell_norm = _CELL_NORMS[self.cell_norm]
         if self.cell_norm != "none":
             spec.c_norm, = _core_norms(self.ln_c, "ln_c", [(0, self.hidden_size)], single=True)
         spec.forget_bias = self.forget_bias
@@ -350,11 +394,18 @@ class GRU(_Cell):
         self.update_bias = _float(update_bias, "GRU.update_bias")
         self._set_core_spec()
 
-    def _repr_options(self) -> str:
-        options = f", update={self.update!r}" if self.update != "pytorch" else ""
-        options += f", reset={self.reset!r}" if self.reset != "recurrent" else ""
-        if self.update_bias:
-            options += f", update_bias={self.update_bias!r}"
+    @classmethod
+    def _spec_options(cls, spec) -> dict:
+        reset = {v: k for k, v in cls._resets.items()}[spec.gru_reset]
+        return {"update": "paper" if spec.gru_paper_update else "pytorch", "reset": reset,
+                "update_bias": float(spec.update_bias)}
+
+    @classmethod
+    def _options_text(cls, o: dict) -> str:
+        options = f", update={o['update']!r}" if o["update"] != "pytorch" else ""
+        options += f", reset={o['reset']!r}" if o["reset"] != "recurrent" else ""
+        if o["update_bias"]:
+            options += f", update_bias={o['update_bias']!r}"
         return options
 
     def _build(self):
@@ -399,7 +450,65 @@ class RNN(_Cell):
         self.ln_x, self.ln_h, self.ln, self.activation = ln_x, ln_h, ln, activation
         self._set_core_spec()
 
+    @classmethod
+    def _spec_options(cls, spec) -> dict:
+        return {"activation": "relu" if spec.activation == _core.Activation.RELU else "tanh"}
+
     def _build(self):
         spec = self._normed_spec(_core.CellType.RNN)
         spec.activation = _core.Activation.RELU if self.activation == "relu" else _core.Activation.TANH
         return spec
+
+
+_CELL_CLASSES = {"LSTM": LSTM, "GRU": GRU, "RNN": RNN}
+_NORM_FIELDS = ("x_norms", "h_norms", "gate_norms")
+
+
+def _norm_keywords(cls, spec) -> tuple:
+    """(norm option, {cell attribute: LayerNorm or list}) whose placements
+    give the spec's norms; ValueError when no option of the family does."""
+    gates, hidden = cls.gates, spec.hidden_size
+    present = {field: sorted(getattr(spec, field), key=lambda n: n.offset) for field in _NORM_FIELDS}
+    if not any(present.values()):
+        return "none", {}
+    for norm, placements in cls._placements.items():
+        keywords = {}
+        for field, attr, _, kind in placements:
+            segments = _segment_list(kind, gates, hidden)
+            if [(n.offset, n.size) for n in present[field]] != segments:
+                break
+            norms = [_layer_norm(n) for n in present[field]]
+            keywords[attr] = norms[0] if kind == "whole" or len(norms) == 1 else norms
+        else:
+            if all(not present[f] for f in _NORM_FIELDS if f not in {p[0] for p in placements}):
+                return norm, keywords
+    raise ValueError(f"a {cls.family} layer with these norms is no lnfast.{cls.family} option")
+
+
+def layer_summary(spec) -> tuple:
+    """(family, norm option) of a core spec, its matrices not needed."""
+    family = spec.type.name
+    return family, _norm_keywords(_CELL_CLASSES[family], spec)[0]
+
+
+def spec_repr(spec) -> str:
+    """repr() of the cell a core spec describes, without its matrices."""
+    family, norm = layer_summary(spec)
+    cls = _CELL_CLASSES[family]
+    options = cls._options_text({**cls._spec_options(spec), "proj_size": spec.proj_size})
+    return layer_repr(family, spec.input_size, spec.hidden_size, norm, options)
+
+
+def cell_from_spec(spec) -> "Union[LSTM, GRU, RNN]":
+    """The lnfast cell whose core spec is ``spec`` with its matrices filled
+    (Model.unpacked_layer): how a model gives back its layers."""
+    family, cls = spec.type.name, _CELL_CLASSES[spec.type.name]
+    rows = cls.gates * spec.hidden_size
+    output = spec.proj_size or spec.hidden_size
+    norm, keywords = _norm_keywords(cls, spec)
+    w_hr = spec.w_hr.reshape(spec.proj_size, spec.hidden_size) if spec.proj_size else None
+    optional = {"b_ih": spec.b_ih, "b_hh": spec.b_hh}
+    extra = {"w_hr": w_hr} if family == "LSTM" else {}
+    return cls(spec.w_ih.reshape(rows, spec.input_size), spec.w_hh.reshape(rows, output),
+               *(v if v.size else None for v in optional.values()),
+               norm=norm, zoneout=float(spec.zoneout), **keywords, **cls._spec_options(spec), **extra)

@@ -1,14 +1,14 @@
 """A stack of layers and the streams that step through it."""
 from __future__ import annotations
 
-from typing import (TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from .cells import GRU, LSTM, RNN, float32_array
+from .cells import GRU, LSTM, RNN, cell_from_spec, float32_array, spec_repr
 from .torch_state import LayerStates, from_torch_state, to_torch_state
 
 Cell = Union[LSTM, GRU, RNN]
@@ -22,8 +22,9 @@ class Stream(_core.Stream):
     in between); the per-layer view of the state, copying and pickling are
     written here, over the flat state.
 
-    Pickling a stream carries its whole model (self-contained: the weights,
-    megabytes) and unpickles into a new, unshared model. To move a
+    Pickling a stream carries its whole model (self-contained: the weights
+    as the model stores them, megabytes) and unpickles into a new, unshared
+    model that steps bit-identically. To move a
     session between processes that hold the same model, send
     ``stream.to_bytes()`` (a few bytes per state value) and resume it with
     ``model.stream(blob)``.
@@ -52,8 +53,8 @@ class Stream(_core.Stream):
         """(index, offset, part names, part sizes) of every layer's state
         slice; h has the layer's output size, c its hidden size."""
         core = self.core_model
-        for k, layer in enumerate(self.model.layers):
-            yield k, core.state_offset(k), layer.state_parts, layer.state_part_sizes()
+        for k, (parts, sizes) in enumerate(self.model._state_parts):
+            yield k, core.state_offset(k), parts, sizes
 
     @property
     def state(self) -> LayerStates:
@@ -78,9 +79,9 @@ class Stream(_core.Stream):
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
                 or not hasattr(value, "__getitem__"):
             raise TypeError("state must be a list with one dict per layer, as stream.state returns")
-        layers = self.model.layers
-        if len(value) != len(layers):
-            raise ValueError(f"state has {len(value)} layers, the model has {len(layers)}")
+        layers = self.model.num_layers
+        if len(value) != layers:
+            raise ValueError(f"state has {len(value)} layers, the model has {layers}")
         pieces = []
         for k, _, parts, sizes in self._layers():
             item = value[k]
@@ -131,10 +132,18 @@ class Stream(_core.Stream):
     def __deepcopy__(self, memo: Any) -> "Stream":
         return self.copy()
 
-    # A stream pickles as its Python model (which pickles its layers) and
+    # A stream pickles as its Python model (which pickles its stored weights) and
     # its flat state; unpickling asks that model for a new stream.
     def __reduce__(self) -> Tuple[Any, Tuple["Model", NDArray[np.float32]]]:
         return _restore_stream, (self.model, self.flat_state())
+
+
+def _state_parts(spec: "_core.LayerSpec") -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
+    """(part names, part sizes) of a layer's state: h has the layer's output
+    size, an LSTM's c its hidden size."""
+    if spec.type == _core.CellType.LSTM:
+        return ("h", "c"), (spec.proj_size or spec.hidden_size, spec.hidden_size)
+    return ("h",), (spec.hidden_size,)
 
 
 def _restore_stream(model: "Model", flat_state: NDArray[np.float32]) -> Stream:
@@ -184,11 +193,29 @@ class Model:
             raise ValueError(f"isa {isa!r} is not available here; this CPU supports "
                              f"{_core.supported_isas()}")
         # The core checks the rest: at least one layer, sizes that chain,
-        # a known weight format.
-        self.layers: Tuple[Cell, ...] = layers
-        self._requested_isa = isa
-        self._core = _core.Model([layer.to_core() for layer in layers], isa, weights, activations)
+        # a known weight format. It packs the cells' arrays in place and
+        # keeps no reference to them, nor does this object: the panels are
+        # the model's one copy of its weights (docs/speed.md#loading).
+        self._set_core(_core.Model([layer.to_core() for layer in layers], isa, weights,
+                                   activations, matrices=[layer.matrices() for layer in layers]),
+                       isa)
 
+    def _set_core(self, core: "_core.Model", isa: Optional[str]) -> None:
+        self._core = core
+        self._requested_isa = isa
+        # What a stream's state looks like per layer: (part names, sizes).
+        self._state_parts = tuple(_state_parts(core.layer(k)) for k in range(core.num_layers))
+
+    @property
+    def layers(self) -> Tuple[Cell, ...]:
+        """The layers as lnfast cells, rebuilt from the packed weights on
+        each access (the model keeps no other copy): their matrices are the
+        values the kernels multiply by, so for bf16 and int8 models the
+        rounded ones. ``lnfast.Model(model.layers)`` gives the same model for
+        fp32 and bf16 (same fingerprint); for int8 re-quantizing the
+        dequantized values may move a scale by an ulp, so copy an int8
+        model with pickle, which carries q and the scales."""
+        return tuple(cell_from_spec(self._core.unpacked_layer(k)) for k in range(self.num_layers))
     @property
     def input_size(self) -> int:
         """Length of the x each step takes (the bottom layer's input)."""
@@ -209,6 +236,13 @@ class Model:
         """How many weight-matrix entries the layers hold (w_ih and w_hh of
         every layer): what one step at batch 1 reads, whatever their format."""
         return self._core.weight_count
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes the packed weights occupy (panel padding and int8 row scales
+        included). The model's weights take this memory and no more: nothing
+        else keeps a copy of them (docs/speed.md#loading)."""
+        return self._core.weight_bytes
 
     @property
     def weights(self) -> str:
@@ -298,15 +332,29 @@ class Model:
 
         save(self, path)
 
+    # A model pickles as its structure and its matrices as stored (float32,
+    # bfloat16 bits, or int8 q with the row scales), so the copy holds the
+    # same bits, steps bit-identically and keeps the fingerprint.
     def __getstate__(self) -> Dict[str, Any]:
-        return {"layers": self.layers, "isa": self._requested_isa, "weights": self.weights,
-                "activations": self.activations}
+        core = self._core
+        return {"pickle_version": 2, "isa": self._requested_isa, "weights": self.weights,
+                "activations": self.activations,
+                "structure": [core.layer(k) for k in range(self.num_layers)],
+                "matrices": [tuple(core.stored_matrix(k, name) for name in ("w_ih", "w_hh", "w_hr"))
+                             for k in range(self.num_layers)]}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        self._build(state["layers"], state["isa"], state.get("weights", "fp32"),
-                    state.get("activations", "fp32"))
+        if "structure" not in state:  # pickled by lnfast before the stored form
+            self._build(state["layers"], state["isa"], state.get("weights", "fp32"),
+                        state.get("activations", "fp32"))
+            return
+        self._set_core(_core.Model(state["structure"], state["isa"], state["weights"],
+                                   state["activations"], matrices=state["matrices"]), state["isa"])
+
+    def _layer_reprs(self) -> List[str]:
+        return [spec_repr(self._core.layer(k)) for k in range(self.num_layers)]
 
     def __repr__(self) -> str:
-        inner = ", ".join(repr(layer) for layer in self.layers)
+        inner = ", ".join(self._layer_reprs())
         return (f"lnfast.Model([{inner}], isa={self.isa!r}, weights={self.weights!r}, "
                 f"activations={self.activations!r})")

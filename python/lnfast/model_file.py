@@ -146,9 +146,8 @@ class MappedModel(Model):
     @classmethod
     def _open(cls, path: str, isa: Optional[str], verify_checksum: bool) -> "MappedModel":
         model = cls.__new__(cls)
-        model._core = _core.load_model_file(path, isa, verify_checksum)
+        model._set_core(_core.load_model_file(path, isa, verify_checksum), isa)
         model._path = path
-        model._requested_isa = isa
         model._verify = verify_checksum
         return model
 

@@ -57,14 +57,16 @@ def test_bad_options_are_refused(options, message):
 
 
 def test_the_core_refuses_what_only_a_candidate_reset_allows():
-    spec = lnfast.GRU(*weights(), norm="joint", ln=lnfast.LayerNorm(), reset="candidate").to_core()
+    gru = lnfast.GRU(*weights(), norm="joint", ln=lnfast.LayerNorm(), reset="candidate")
+    spec = gru.to_core()
     spec.gru_reset = _core.GruReset.RECURRENT
     with pytest.raises(ValueError, match="spans more than one gate"):
-        _core.validate_layer(spec, "layer 0")
-    lstm = lnfast.LSTM(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)).to_core()
+        _core.validate_layer(spec, gru.matrices(), "layer 0")
+    cell = lnfast.LSTM(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32))
+    lstm = cell.to_core()
     lstm.update_bias = -1.0
     with pytest.raises(ValueError, match="exist only for GRU layers"):
-        _core.validate_layer(lstm, "layer 0")
+        _core.validate_layer(lstm, cell.matrices(), "layer 0")
 
 
 def test_pickles_keep_the_options():

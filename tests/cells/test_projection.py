@@ -109,9 +109,10 @@ def test_bad_projection_shapes_are_named():
 def test_the_core_refuses_a_projection_outside_lstm():
     spec = lnfast.GRU(np.zeros((9, 2)), np.zeros((9, 3))).to_core()
     spec.proj_size = 2
-    spec.w_hr = np.zeros(6, np.float32)
+    matrices = (np.zeros((9, 2), np.float32), np.zeros((9, 3), np.float32),
+                np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match="only for LSTM"):
-        lnfast._core.validate_layer(spec, "GRU")
+        lnfast._core.validate_layer(spec, matrices, "GRU")
 
 
 def test_repr_and_pickle_keep_the_projection():

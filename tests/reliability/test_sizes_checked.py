@@ -33,6 +33,6 @@ def test_gate_norm_offset_near_2_to_31_is_refused():
     norm = _core.Norm(2**31 - 2, 4)  # offset + size wraps a 32-bit int
     spec.gate_norms = list(spec.gate_norms) + [norm]
     with pytest.raises(ValueError, match="not inside"):
-        _core.validate_layer(spec, "layer 0")
+        _core.validate_layer(spec, cell.matrices(), "layer 0")
     with pytest.raises(ValueError, match="not inside"):
-        _core.Model([spec])
+        _core.Model([spec], matrices=[cell.matrices()])

@@ -12,7 +12,9 @@ import lnfast
 from variants import make_stack
 
 HEADER_BYTES = 28  # magic, version, fingerprint, count, checksum
-GOLDEN_FINGERPRINT = "2aabec943fca3c10"  # of formula_lstm(), fp32
+# Of formula_lstm(), scheme 2 (stored values, int8 activations counted).
+GOLDEN_FINGERPRINT = {("fp32", "fp32"): "980df9e114a38b45", ("bf16", "fp32"): "f807617b99478adb",
+                      ("int8", "fp32"): "4b9cd810c3d23a50", ("int8", "int8"): "c4f93703f10cff37"}
 
 
 def formula_lstm(I=5, H=7, scale=1.0):
@@ -40,7 +42,16 @@ def test_fingerprint_is_pinned_and_hex():
     fp = lnfast.Model(formula_lstm()).fingerprint
     assert fp == lnfast.Model(formula_lstm()).fingerprint
     assert len(fp) == 16 and int(fp, 16) >= 0
-    assert fp == GOLDEN_FINGERPRINT
+    assert fp == GOLDEN_FINGERPRINT["fp32", "fp32"]
+
+
+@pytest.mark.parametrize("isa", lnfast.supported_isas())
+@pytest.mark.parametrize("weights,activations", sorted(GOLDEN_FINGERPRINT))
+def test_fingerprint_of_every_format_is_pinned_on_every_isa(isa, weights, activations):
+    # Each ISA lays the panels out its own way (bf16 pairs, int8 quads, the
+    # u8 offset of vpdpbusd): the fingerprint hashes the stored values only.
+    model = lnfast.Model(formula_lstm(), isa=isa, weights=weights, activations=activations)
+    assert model.fingerprint == GOLDEN_FINGERPRINT[weights, activations]
 
 
 def test_fingerprint_tells_weights_structure_and_format_apart():

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "lnfast/isa.hpp"
@@ -32,10 +33,17 @@ class WeightSource {
 class Model {
  public:
   // Validates every spec (throws std::invalid_argument naming the problem)
-  // and packs the weights for the kernels of `isa`, stored as `weights`.
-  // int8_activations (int8 weights only, else std::invalid_argument) rounds
-  // each GEMM's input vector to int8 too, for integer dot products.
+  // and packs the weights for the kernels of `isa`, stored as `weights`;
+  // the specs' matrices are freed once packed, so the model holds its
+  // weights once (docs/speed.md#loading). int8_activations (int8 weights
+  // only, else std::invalid_argument) rounds each GEMM's input vector to
+  // int8 too, for integer dot products.
   Model(std::vector<LayerSpec> layers, Isa isa,
+        WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
+  // The same from specs whose matrices are empty and matrices the caller
+  // lends for the duration of the call (one LayerViews per layer): they
+  // are packed straight from its memory, in parallel, and not kept.
+  Model(std::vector<LayerSpec> structure, const std::vector<LayerViews>& views, Isa isa,
         WeightFormat weights = WeightFormat::F32, bool int8_activations = false);
   // A model around weights packed already (a model file's panels): the specs
   // give the structure only (their w_ih, w_hh, w_hr are empty), `matrices`
@@ -59,13 +67,26 @@ class Model {
   Isa isa() const { return isa_; }
   WeightFormat weight_format() const { return weights_; }
   bool int8_activations() const { return int8_activations_; }
+  // Layer k's structure: norms, biases and options, its matrices empty.
   const LayerSpec& layer(int k) const;
+  // Layer k with w_ih, w_hh and w_hr filled from the panels: the values the
+  // kernels multiply by (bfloat16 widened, int8 q * scale). A new copy.
+  LayerSpec unpacked_layer(int k) const;
+  // Layer k's matrix `which` (0 w_ih, 1 w_hh, 2 w_hr) in its stored form,
+  // as MatrixView::stored takes it back: its (rows, cols), (0, 0) for an
+  // absent w_hr; then rows x cols elements of the weight format (float32,
+  // bfloat16 bits, int8 q) row-major and, for int8, rows row scales.
+  std::pair<int, int> matrix_shape(int k, int which) const;
+  void read_stored_matrix(int k, int which, void* elements, float* row_scales) const;
   // Floats of recurrent state of layer k (H, or 2H for an LSTM), and where
   // they start in a stream's flat state vector.
   int state_size(int k) const;
   int state_offset(int k) const;
   int total_state_size() const { return total_state_; }
   long long weight_count() const { return weight_count_; }
+  // Bytes the packed weights occupy (padding rows and int8 row scales
+  // included): all the memory the model's weights take.
+  long long weight_bytes() const;
   // The same on every ISA and in every process: see lnfast/fingerprint.hpp.
   std::uint64_t fingerprint() const { return fingerprint_; }
   // One pass over every packed weight with full-width loads: the floor a
@@ -79,6 +100,8 @@ class Model {
 
  private:
   friend class Stream;
+  // Validates and packs lent views (both public constructors end here).
+  void build(const std::vector<LayerViews>& views);
   // State offsets, weight count and scratch sizes, from packed_.
   void index_layers();
   std::vector<LayerSpec> specs_;

@@ -2,6 +2,7 @@
 // these fields, so the cells need no per-source code paths.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -112,6 +113,28 @@ struct LayerSpec {
   float update_bias = 0.0f;  // GRU: added to z after the norms (DreamerV3: -1)
   // haste's inference-time zoneout: h' = p h + (1-p) h'.
   float zoneout = 0.0f;
+};
+
+// A matrix a caller keeps and lends a Model while it is being built (a
+// NumPy array, a mapped file), instead of copying it into a LayerSpec: row r
+// starts at data + r * row_stride elements, its cols elements contiguous.
+struct MatrixView {
+  const void* data = nullptr;  // null: no matrix (a layer without w_hr)
+  int rows = 0;
+  int cols = 0;
+  std::ptrdiff_t row_stride = 0;
+  // false: float32 values, rounded to the model's weight format. true: that
+  // format's stored elements as Model::stored_matrix returns them (float32,
+  // bfloat16 bits, or int8 q with row_scales, one float32 per row), taken
+  // exactly: how a model is copied without rounding twice.
+  bool stored = false;
+  const float* row_scales = nullptr;
+};
+
+// A layer's weight matrices, given beside a LayerSpec whose own w_ih, w_hh
+// and w_hr are empty.
+struct LayerViews {
+  MatrixView w_ih, w_hh, w_hr;
 };
 
 // Units of the layer's output and of its recurrent input h.

@@ -1,6 +1,8 @@
 // From a validated LayerSpec to what the cells read (see packed_layer.hpp).
 #include "cells/packed_layer.hpp"
 
+#include <utility>
+
 namespace lnfast {
 namespace {
 
@@ -27,17 +29,6 @@ std::vector<float> sum_or_either(const std::vector<float>& a,
 }
 
 }  // namespace
-
-PackedLayer pack_layer(const LayerSpec& s, const KernelTable& kernels,
-                       WeightFormat format, bool int8_activations) {
-  const int rows = gate_count(s.type) * s.hidden_size;
-  PackedMatrix w_ih = pack_matrix(s.w_ih, rows, s.input_size, kernels, format, int8_activations);
-  PackedMatrix w_hh = pack_matrix(s.w_hh, rows, output_size(s), kernels, format, int8_activations);
-  PackedMatrix w_hr;
-  if (s.proj_size > 0)
-    w_hr = pack_matrix(s.w_hr, s.proj_size, s.hidden_size, kernels, format, int8_activations);
-  return assemble_layer(s, std::move(w_ih), std::move(w_hh), std::move(w_hr));
-}
 
 PackedLayer assemble_layer(const LayerSpec& s, PackedMatrix w_ih, PackedMatrix w_hh,
                            PackedMatrix w_hr) {

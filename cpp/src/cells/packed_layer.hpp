@@ -42,17 +42,15 @@ struct PackedLayer {
   std::vector<float> z_shift, zeros;
 };
 
-PackedLayer pack_layer(const LayerSpec& spec, const KernelTable& kernels,
-                       WeightFormat format, bool int8_activations = false);
-
 // A layer's weight matrices, packed: what a model file holds per layer.
 // w_hr is empty (rows 0) without a projection.
 struct LayerMatrices {
   PackedMatrix w_ih, w_hh, w_hr;
 };
 
-// The same around matrices packed already (for `kernels` of one layout):
-// the spec gives the structure, its w_ih, w_hh and w_hr are not read.
+// The layer of a validated `structure` (its w_ih, w_hh and w_hr are not
+// read) around its matrices packed already, for the kernels of one layout;
+// w_hr is an empty PackedMatrix when not projected.
 PackedLayer assemble_layer(const LayerSpec& structure, PackedMatrix w_ih, PackedMatrix w_hh,
                            PackedMatrix w_hr);
 

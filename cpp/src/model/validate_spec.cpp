@@ -32,6 +32,35 @@ void check_size(const std::string& layer, const char* name, size_t got, size_t w
         .raise();
 }
 
+// A lent matrix must be exactly (rows x cols), its rows apart by at least
+// a row, so the packer reads nothing outside it.
+void check_matrix(const std::string& layer, const char* name, const MatrixView& m,
+                  long long rows, long long cols) {
+  const long long count = m.data ? static_cast<long long>(m.rows) * m.cols : 0;
+  if (count != rows * cols)
+    (SpecError(layer) << name << " has " << count << " values, expected " << rows * cols)
+        .raise();
+  if (count == 0) return;
+  if (m.rows != rows || m.cols != cols)
+    (SpecError(layer) << name << " has shape (" << m.rows << ", " << m.cols << "), expected ("
+                      << rows << ", " << cols << ")")
+        .raise();
+  if (m.row_stride < m.cols)
+    (SpecError(layer) << name << " has rows " << m.row_stride << " elements apart, fewer than its "
+                      << m.cols << " columns")
+        .raise();
+}
+
+MatrixView view_of(const std::vector<float>& v, int rows) {
+  MatrixView m;
+  if (v.empty() || rows <= 0) return m;
+  m.data = v.data();
+  m.rows = rows;
+  m.cols = static_cast<int>(v.size() / rows);
+  m.row_stride = m.cols;
+  return m;
+}
+
 void check_finite(const std::string& layer, const char* name, const std::vector<float>& v) {
   for (size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i]))
@@ -79,8 +108,8 @@ void check_tiling(const std::string& layer, const char* name, std::vector<Norm> 
         .raise();
 }
 
-// Everything but the weight matrices' contents and sizes when !weights.
-void validate(const LayerSpec& s, const std::string& layer, bool weights) {
+// Everything but the weight matrices.
+void validate(const LayerSpec& s, const std::string& layer) {
   if (s.input_size <= 0 || s.hidden_size <= 0)
     (SpecError(layer) << "input_size and hidden_size must be positive, got "
                       << s.input_size << " and " << s.hidden_size)
@@ -91,20 +120,12 @@ void validate(const LayerSpec& s, const std::string& layer, bool weights) {
   // Units are counted in int everywhere downstream.
   if (rows > static_cast<size_t>(std::numeric_limits<int>::max()))
     (SpecError(layer) << "hidden_size " << H << " is too large").raise();
-  if (weights) check_size(layer, "w_ih", s.w_ih.size(), rows * s.input_size, false);
   if (s.proj_size < 0 || (s.proj_size > 0 && s.type != CellType::LSTM))
     (SpecError(layer) << "a projection (proj_size " << s.proj_size
                       << ") exists only for LSTM layers, with proj_size > 0")
         .raise();
-  if (weights) {
-    check_size(layer, "w_hh", s.w_hh.size(), rows * output_size(s), false);
-    check_size(layer, "w_hr", s.w_hr.size(), static_cast<size_t>(s.proj_size) * H, false);
-  }
-  check_finite(layer, "w_hr", s.w_hr);
   check_size(layer, "b_ih", s.b_ih.size(), rows, true);
   check_size(layer, "b_hh", s.b_hh.size(), rows, true);
-  check_finite(layer, "w_ih", s.w_ih);
-  check_finite(layer, "w_hh", s.w_hh);
   check_finite(layer, "b_ih", s.b_ih);
   check_finite(layer, "b_hh", s.b_hh);
 
@@ -164,12 +185,32 @@ void validate(const LayerSpec& s, const std::string& layer, bool weights) {
 
 }  // namespace
 
-void validate_layer_spec(const LayerSpec& s, const std::string& layer) {
-  validate(s, layer, true);
+LayerViews matrix_views(const LayerSpec& s, const std::string& layer) {
+  const long long rows = static_cast<long long>(gate_count(s.type)) * s.hidden_size;
+  const auto check = [&](const char* name, const std::vector<float>& v, long long want_rows,
+                         long long cols) {
+    if (want_rows > 0 && cols > 0 && v.size() != static_cast<size_t>(want_rows * cols))
+      check_size(layer, name, v.size(), static_cast<size_t>(want_rows * cols), false);
+  };
+  check("w_ih", s.w_ih, rows, s.input_size);
+  check("w_hh", s.w_hh, rows, output_size(s));
+  check("w_hr", s.w_hr, s.proj_size, s.hidden_size);
+  LayerViews m;
+  m.w_ih = view_of(s.w_ih, static_cast<int>(rows));
+  m.w_hh = view_of(s.w_hh, static_cast<int>(rows));
+  m.w_hr = view_of(s.w_hr, s.proj_size);
+  return m;
 }
 
 void validate_layer_structure(const LayerSpec& s, const std::string& layer) {
-  validate(s, layer, false);
+  validate(s, layer);
+}
+
+void validate_layer_views(const LayerSpec& s, const LayerViews& views, const std::string& layer) {
+  const long long rows = static_cast<long long>(gate_count(s.type)) * s.hidden_size;
+  check_matrix(layer, "w_ih", views.w_ih, rows, s.input_size);
+  check_matrix(layer, "w_hh", views.w_hh, rows, output_size(s));
+  check_matrix(layer, "w_hr", views.w_hr, s.proj_size, s.hidden_size);
 }
 
 void validate_storage(WeightFormat weights, bool int8_activations) {

@@ -2,12 +2,19 @@
 #include "packing/packed_matrix.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
 #include "kernels/bf16_round.hpp"
+#include "packing/panel_buffer.hpp"
+#include "lnfast/hash64.hpp"
 
 namespace lnfast {
 namespace {
@@ -33,11 +40,12 @@ struct Bf16PairSlot {
 
 // For dot products (vdpbf16ps and BFDOT: G = 2 bfloat16; SDOT and vpdpbusd:
 // G = 4 int8): columns Gq..Gq+G-1 of a row share a 32-bit word; a block's
-// panels sit side by side per column group.
+// panels sit side by side per column group. G is a template argument so
+// that no element pays for a division.
+template <int G>
 struct KGroupSlot {
-  int group;
   size_t operator()(int n, int j, int lane, int k, int panel) const {
-    return ((static_cast<size_t>(k / group) * n + j) * panel + lane) * group + k % group;
+    return ((static_cast<size_t>(k / G) * n + j) * panel + lane) * G + k % G;
   }
 };
 
@@ -46,51 +54,190 @@ template <class F>
 void with_slot(const PanelLayout& layout, F&& f) {
   switch (layout.order) {
     case PanelOrder::Bf16Pairs: return f(Bf16PairSlot{});
-    case PanelOrder::KGroups: return f(KGroupSlot{layout.k_group});
+    case PanelOrder::KGroups:
+      if (layout.k_group == 2) return f(KGroupSlot<2>{});
+      return f(KGroupSlot<4>{});
     default: return f(PlainSlot{});
   }
 }
 
+// Where a row's elements sit: the base of its block of panels and the
+// arguments every slot functor takes besides the column.
+struct RowPlace {
+  size_t block;
+  int n, j, lane;
+};
 
-template <class T, class Convert, class Slot>
-void pack_into(T* out, const float* w, int rows, int cols, std::ptrdiff_t row_stride,
-               int padded, int stored_cols, const PanelLayout& layout, Convert convert,
-               Slot slot) {
+RowPlace place_of_row(const PanelLayout& layout, int rows, int stored_cols, int r) {
   const int panel = layout.panel_rows;
-  const int panels = padded / panel;
-  for (int p0 = 0; p0 < panels; p0 += layout.block_panels) {
-    const int in_block = std::min(layout.block_panels, panels - p0);
-    T* block = out + static_cast<size_t>(p0) * panel * stored_cols;
-    for (int j = 0; j < in_block; ++j)
-      for (int lane = 0; lane < panel; ++lane) {
-        const int r = (p0 + j) * panel + lane;
-        if (r >= rows) continue;  // padding rows stay 0
-        const float* row = w + static_cast<std::ptrdiff_t>(r) * row_stride;
-        for (int k = 0; k < cols; ++k) block[slot(in_block, j, lane, k, panel)] = convert(r, row[k]);
-      }
+  const int panels = rows / panel;
+  const int p = r / panel;
+  const int p0 = p / layout.block_panels * layout.block_panels;
+  return {static_cast<size_t>(p0) * panel * stored_cols,
+          std::min(layout.block_panels, panels - p0), p - p0, r % panel};
+}
+
+// The element types of each format's stored form, and the bits the
+// kernels see (int8 with the u8 offset where vpdpbusd wants it).
+template <class T>
+struct Elements;
+template <>
+struct Elements<float> {
+  static float to_panel(float v, unsigned char) { return v; }
+  static float from_panel(float v, unsigned char) { return v; }
+};
+template <>
+struct Elements<unsigned short> {
+  static unsigned short to_panel(unsigned short v, unsigned char) { return v; }
+  static unsigned short from_panel(unsigned short v, unsigned char) { return v; }
+};
+template <>
+struct Elements<signed char> {
+  static signed char to_panel(signed char q, unsigned char offset) {
+    return static_cast<signed char>(static_cast<unsigned char>(q) ^ offset);
+  }
+  static signed char from_panel(signed char v, unsigned char offset) { return to_panel(v, offset); }
+};
+
+// Calls f(T* panels) with the matrix's elements typed by its format.
+template <class F>
+void with_elements(const PackedMatrix& m, F&& f) {
+  switch (m.format) {
+    case WeightFormat::BF16: return f(const_cast<unsigned short*>(m.bf16()));
+    case WeightFormat::I8: return f(const_cast<signed char*>(m.i8()));
+    default: return f(const_cast<float*>(m.f32()));
+  }
+}
+
+unsigned char u8_offset_of(const PanelLayout& layout) { return layout.u8_offset ? 0x80u : 0u; }
+
+// Rows r0 .. r0 + count - 1 (one panel, count <= panel_rows) from their
+// stored form into the panels, column by column: each column's lanes land
+// side by side, so the writes stream instead of striding a row apart.
+template <class T>
+void scatter_panel(const PackedMatrix& m, T* panels, int r0, int count, const T* const* rows) {
+  const RowPlace at = place_of_row(m.layout, m.rows, m.stored_cols, r0);
+  const unsigned char offset = u8_offset_of(m.layout);
+  const int panel = m.layout.panel_rows;
+  T* block = panels + at.block;
+  with_slot(m.layout, [&](auto slot) {
+    for (int k = 0; k < m.cols; ++k)
+      for (int lane = 0; lane < count; ++lane)
+        block[slot(at.n, at.j, lane, k, panel)] = Elements<T>::to_panel(rows[lane][k], offset);
+  });
+}
+
+template <class T>
+void gather_row(const PackedMatrix& m, const T* panels, int r, T* row) {
+  const RowPlace at = place_of_row(m.layout, m.rows, m.stored_cols, r);
+  const unsigned char offset = u8_offset_of(m.layout);
+  const T* block = panels + at.block;
+  with_slot(m.layout, [&](auto slot) {
+    for (int k = 0; k < m.cols; ++k)
+      row[k] = Elements<T>::from_panel(block[slot(at.n, at.j, at.lane, k, m.layout.panel_rows)],
+                                       offset);
+  });
+}
+
+// The words stored_values_hash hashes, filled row by row.
+class StoredHash {
+ public:
+  StoredHash(const PackedMatrix& m) {
+    words_.reserve(static_cast<size_t>(m.logical_rows) + 4);
+    words_.push_back(static_cast<std::uint64_t>(m.logical_rows));
+    words_.push_back(static_cast<std::uint64_t>(m.cols));
+    words_.push_back(static_cast<std::uint64_t>(m.format));
+  }
+  template <class T>
+  void row(const T* elements, int cols) {
+    words_.push_back(hash64(elements, sizeof(T) * static_cast<size_t>(cols)));
+  }
+  std::uint64_t finish(const PackedMatrix& m) {
+    if (m.format == WeightFormat::I8)
+      words_.push_back(hash64(m.row_scales, sizeof(float) * static_cast<size_t>(m.logical_rows)));
+    return hash64_words(words_.data(), words_.size());
+  }
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
+// "holds a non-finite value (nan) at flat index 9": validate_spec's words.
+std::string nonfinite(float v, long long flat) {
+  std::ostringstream s;
+  s << "holds a non-finite value (" << v << ") at flat index " << flat;
+  return s.str();
+}
+
+// The first non-finite of n floats, or -1.
+int first_nonfinite(const float* v, int n) {
+  // One branch per row: a bitwise test the compiler vectorises, then the
+  // slow search only for a row that failed it.
+  unsigned int all_ones = 0;
+  for (int k = 0; k < n; ++k) {
+    unsigned int bits;
+    std::memcpy(&bits, v + k, sizeof bits);
+    all_ones |= static_cast<unsigned int>((bits & 0x7F800000u) == 0x7F800000u);
+  }
+  if (!all_ones) return -1;
+  for (int k = 0; k < n; ++k)
+    if (!std::isfinite(v[k])) return k;
+  return -1;
+}
+
+// std::nearbyint in the default rounding mode, for |v| < 2^22, without the
+// libm call that -march=x86-64 compiles nearbyint to: adding 1.5 * 2^23
+// leaves no fraction bits, so the FPU rounds half to even right there. The
+// core builds without -ffast-math and evaluates float in float
+// (FLT_EVAL_METHOD 0), so the two roundings happen as written.
+static_assert(FLT_EVAL_METHOD == 0, "round_half_even needs float arithmetic in float");
+inline float round_half_even(float v) {
+  constexpr float kShift = 12582912.0f;
+  return (v + kShift) - kShift;
+}
+
+float widen_bf16(unsigned short b) {
+  const unsigned int bits = static_cast<unsigned int>(b) << 16;
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// Fills each stored row of the source into the panels: `convert(r, src,
+// buffer)` returns the row's stored elements (src itself or buffer) or
+// null with `problem` set.
+template <class T, class Convert>
+void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, std::string& problem,
+               Convert convert) {
+  T* panels = reinterpret_cast<T*>(const_cast<void*>(m.weights));
+  const int panel = m.layout.panel_rows;
+  std::vector<T> buffer(static_cast<size_t>(panel) * m.cols);
+  std::vector<const T*> rows(static_cast<size_t>(panel));
+  const char* base = static_cast<const char*>(source.data);
+  const size_t source_bytes = source.stored ? sizeof(T) : sizeof(float);
+  for (int r0 = 0; r0 < m.logical_rows; r0 += panel) {
+    const int count = std::min(panel, m.logical_rows - r0);
+    for (int lane = 0; lane < count; ++lane) {
+      const int r = r0 + lane;
+      const void* src = base + static_cast<std::ptrdiff_t>(r) * source.row_stride *
+                                   static_cast<std::ptrdiff_t>(source_bytes);
+      rows[lane] = convert(r, src, buffer.data() + static_cast<size_t>(lane) * m.cols);
+      if (!rows[lane]) return;
+      hash.row(rows[lane], m.cols);
+    }
+    scatter_panel(m, panels, r0, count, rows.data());
   }
 }
 
 }  // namespace
 
-std::shared_ptr<void> zeroed_buffer(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-}
-
 size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k) {
-  const int panel = layout.panel_rows;
-  const int panels = rows / panel;
-  const int p = r / panel, lane = r % panel;
-  const int p0 = p / layout.block_panels * layout.block_panels;
-  const int n = std::min(layout.block_panels, panels - p0);
-  const size_t block = static_cast<size_t>(p0) * panel * stored_cols;
-  size_t at = 0;
-  with_slot(layout, [&](auto slot) { at = block + slot(n, p - p0, lane, k, panel); });
-  return at;
+  const RowPlace at = place_of_row(layout, rows, stored_cols, r);
+  size_t offset = 0;
+  with_slot(layout, [&](auto slot) {
+    offset = at.block + slot(at.n, at.j, at.lane, k, layout.panel_rows);
+  });
+  return offset;
 }
 
 PanelLayout panel_layout_for(const KernelTable& kernels, WeightFormat format,
@@ -122,16 +269,10 @@ size_t PackedMatrix::bytes() const {
 float PackedMatrix::stored_value(int r, int k) const {
   const size_t at = element_offset(layout, rows, stored_cols, r, k);
   switch (format) {
-    case WeightFormat::BF16: {
-      const unsigned int bits = static_cast<unsigned int>(bf16()[at]) << 16;
-      float v;
-      std::memcpy(&v, &bits, sizeof v);
-      return v;
-    }
+    case WeightFormat::BF16: return widen_bf16(bf16()[at]);
     case WeightFormat::I8: {
-      signed char q = i8()[at];
-      if (layout.u8_offset) q = static_cast<signed char>(static_cast<unsigned char>(q) ^ 0x80u);
-      return static_cast<float>(q) * row_scales[r];
+      return static_cast<float>(Elements<signed char>::from_panel(i8()[at], u8_offset_of(layout))) *
+             row_scales[r];
     }
     default: return f32()[at];
   }
@@ -148,58 +289,118 @@ PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
   m.rows = (rows + panel - 1) / panel * panel;
   m.cols = cols;
   m.stored_cols = (cols + layout.k_group - 1) / layout.k_group * layout.k_group;
-  const size_t scale_offset = (m.bytes() + 63) / 64 * 64;
+  const size_t weight_bytes = m.bytes();
+  const size_t scale_offset = (weight_bytes + 63) / 64 * 64;
   const size_t scale_bytes = format == WeightFormat::I8 ? sizeof(float) * m.rows : 0;
-  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes);
+  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes, weight_bytes);
   char* base = static_cast<char*>(buffer.get());
   m.weights = base;
+  // Padding rows keep scale 0.
   if (format == WeightFormat::I8) m.row_scales = reinterpret_cast<const float*>(base + scale_offset);
   m.storage = buffer;
+  return m;
+}
+
+PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
+                       WeightFormat format, bool int8_activations, PackReport* report) {
+  const bool act8 = format == WeightFormat::I8 && int8_activations;
+  PackedMatrix m = allocate_packed(format, act8, panel_layout_for(kernels, format, act8),
+                                   source.rows, source.cols);
+  const int cols = source.cols;
+  // The buffer is this function's own until it returns.
+  float* scales = const_cast<float*>(m.row_scales);
+  const auto flat = [cols](int r, int k) { return static_cast<long long>(r) * cols + k; };
+  // Row r of float32 values, or null with `problem` set when it holds a NaN or Inf.
+  std::string problem;
+  const auto finite_row = [&](const void* src, int r) -> const float* {
+    const float* row = static_cast<const float*>(src);
+    const int bad = first_nonfinite(row, cols);
+    if (bad < 0) return row;
+    problem = nonfinite(row[bad], flat(r, bad));
+    return nullptr;
+  };
+
+  StoredHash hash(m);
+  const bool stored = source.stored;
+  switch (format) {
+    case WeightFormat::F32:
+      pack_rows<float>(m, source, hash, problem, [&](int r, const void* src, float*) {
+        return finite_row(src, r);
+      });
+      break;
+    case WeightFormat::BF16:
+      pack_rows<unsigned short>(m, source, hash, problem,
+                                [&](int r, const void* src, unsigned short* out) -> const unsigned short* {
+        if (stored) {
+          const unsigned short* row = static_cast<const unsigned short*>(src);
+          for (int k = 0; k < cols; ++k)
+            if ((row[k] & 0x7F80u) == 0x7F80u) {
+              problem = nonfinite(widen_bf16(row[k]), flat(r, k));
+              return nullptr;
+            }
+          return row;
+        }
+        const float* row = finite_row(src, r);
+        if (!row) return nullptr;
+        for (int k = 0; k < cols; ++k) out[k] = round_to_bf16(row[k]);
+        return out;
+      });
+      break;
+    case WeightFormat::I8:
+      pack_rows<signed char>(m, source, hash, problem,
+                             [&](int r, const void* src, signed char* out) -> const signed char* {
+        if (stored) {
+          const signed char* row = static_cast<const signed char*>(src);
+          const float scale = source.row_scales[r];
+          if (!(std::isfinite(scale) && scale > 0.0f)) {
+            std::ostringstream s;
+            s << "has row scale " << scale << " at row " << r << ", not a positive finite number";
+            problem = s.str();
+            return nullptr;
+          }
+          for (int k = 0; k < cols; ++k)
+            if (row[k] == -128) {
+              problem = "holds q = -128 at flat index " + std::to_string(flat(r, k)) +
+                        ", outside the int8 range [-127, 127] lnfast stores";
+              return nullptr;
+            }
+          scales[r] = scale;
+          return row;
+        }
+        // Symmetric per-row scale: the largest |w| of a row maps to 127.
+        const float* row = finite_row(src, r);
+        if (!row) return nullptr;
+        float peak = 0.0f;
+        for (int k = 0; k < cols; ++k) peak = std::max(peak, std::fabs(row[k]));
+        scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
+        const float inverse = peak > 0.0f ? 127.0f / peak : 0.0f;
+        for (int k = 0; k < cols; ++k)
+          out[k] = static_cast<signed char>(
+              std::max(-127.0f, std::min(127.0f, round_half_even(row[k] * inverse))));
+        return out;
+      });
+      break;
+  }
+  if (problem.empty()) {
+    const std::uint64_t h = hash.finish(m);
+    if (report) report->stored_hash = h;
+  } else if (report) {
+    report->problem = problem;
+  } else {
+    throw std::invalid_argument("matrix " + problem);
+  }
   return m;
 }
 
 PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
                          const KernelTable& kernels, WeightFormat format,
                          bool int8_activations) {
-  const bool act8 = format == WeightFormat::I8 && int8_activations;
-  PackedMatrix m = allocate_packed(format, act8, panel_layout_for(kernels, format, act8),
-                                   rows, cols);
-  const PanelLayout& layout = m.layout;
-  // The buffer is this function's own until it returns.
-  char* base = static_cast<char*>(const_cast<void*>(m.weights));
-  const auto pack = [&](auto* out, auto convert) {
-    with_slot(layout, [&](auto slot) {
-      pack_into(out, w, rows, cols, row_stride, m.rows, m.stored_cols, layout, convert, slot);
-    });
-  };
-  switch (format) {
-    case WeightFormat::F32:
-      pack(reinterpret_cast<float*>(base), [](int, float v) { return v; });
-      break;
-    case WeightFormat::BF16:
-      pack(reinterpret_cast<unsigned short*>(base), [](int, float v) { return round_to_bf16(v); });
-      break;
-    case WeightFormat::I8: {
-      // Symmetric per-row scale: the largest |w| of a row maps to 127.
-      float* scales = const_cast<float*>(m.row_scales);
-      std::vector<float> inverse(rows, 0.0f);
-      for (int r = 0; r < rows; ++r) {
-        const float* row = w + static_cast<std::ptrdiff_t>(r) * row_stride;
-        float peak = 0.0f;
-        for (int k = 0; k < cols; ++k) peak = std::max(peak, std::fabs(row[k]));
-        scales[r] = peak > 0.0f ? peak / 127.0f : 1.0f;
-        inverse[r] = peak > 0.0f ? 127.0f / peak : 0.0f;
-      }
-      // u8 = q + 128 for vpdpbusd; padding stays 0 but meets inputs of 0.
-      const unsigned char offset = layout.u8_offset ? 0x80u : 0u;
-      pack(reinterpret_cast<signed char*>(base), [&](int r, float v) {
-        const float q = std::max(-127.0f, std::min(127.0f, std::nearbyint(v * inverse[r])));
-        return static_cast<signed char>(static_cast<unsigned char>(static_cast<signed char>(q)) ^ offset);
-      });
-      break;
-    }
-  }
-  return m;
+  MatrixView view;
+  view.data = w;
+  view.rows = rows;
+  view.cols = cols;
+  view.row_stride = row_stride;
+  return pack_view(view, kernels, format, int8_activations);
 }
 
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
@@ -208,15 +409,61 @@ PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
   return pack_matrix(w.data(), rows, cols, cols, kernels, format, int8_activations);
 }
 
+std::uint64_t stored_values_hash(const PackedMatrix& m) {
+  StoredHash hash(m);
+  with_elements(m, [&](auto* panels) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(panels)>>;
+    std::vector<T> row(static_cast<size_t>(m.cols));
+    for (int r = 0; r < m.logical_rows; ++r) {
+      gather_row(m, panels, r, row.data());
+      hash.row(row.data(), m.cols);
+    }
+  });
+  return hash.finish(m);
+}
+
+void read_stored(const PackedMatrix& m, void* elements, float* row_scales) {
+  with_elements(m, [&](auto* panels) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(panels)>>;
+    T* out = static_cast<T*>(elements);
+    for (int r = 0; r < m.logical_rows; ++r)
+      gather_row(m, panels, r, out + static_cast<size_t>(r) * m.cols);
+  });
+  if (m.format == WeightFormat::I8)
+    std::copy(m.row_scales, m.row_scales + m.logical_rows, row_scales);
+}
+
+void unpack_values(const PackedMatrix& m, float* out) {
+  with_elements(m, [&](auto* panels) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(panels)>>;
+    std::vector<T> row(static_cast<size_t>(m.cols));
+    for (int r = 0; r < m.logical_rows; ++r) {
+      gather_row(m, panels, r, row.data());
+      float* dst = out + static_cast<size_t>(r) * m.cols;
+      for (int k = 0; k < m.cols; ++k) {
+        if constexpr (std::is_same_v<T, unsigned short>) dst[k] = widen_bf16(row[k]);
+        else if constexpr (std::is_same_v<T, signed char>) dst[k] = static_cast<float>(row[k]) * m.row_scales[r];
+        else dst[k] = row[k];
+      }
+    }
+  });
+}
+
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
                                int panel, int block_panels) {
-  PanelLayout layout;
-  layout.panel_rows = panel;
-  layout.block_panels = block_panels;
-  const int padded = (rows + panel - 1) / panel * panel;
-  std::vector<float> out(static_cast<size_t>(padded) * cols, 0.0f);
-  pack_into(out.data(), w.data(), rows, cols, cols, padded, cols, layout,
-            [](int, float v) { return v; }, PlainSlot{});
+  PackedMatrix m;
+  m.layout.panel_rows = panel;
+  m.layout.block_panels = block_panels;
+  m.logical_rows = rows;
+  m.rows = (rows + panel - 1) / panel * panel;
+  m.cols = m.stored_cols = cols;
+  std::vector<float> out(static_cast<size_t>(m.rows) * cols, 0.0f);
+  for (int r0 = 0; r0 < rows; r0 += panel) {
+    const int count = std::min(panel, rows - r0);
+    std::vector<const float*> lanes;
+    for (int lane = 0; lane < count; ++lane) lanes.push_back(w.data() + static_cast<size_t>(r0 + lane) * cols);
+    scatter_panel(m, out.data(), r0, count, lanes.data());
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_table.hpp"
@@ -71,26 +72,38 @@ struct PackedMatrix {
   float stored_value(int r, int k) const;
 };
 
+// Bytes per stored element of a format.
+size_t element_bytes(WeightFormat format);
+
 // Where element (r, k) of a matrix of `rows` padded rows sits in its
 // weights, in elements.
 size_t element_offset(const PanelLayout& layout, int rows, int stored_cols, int r, int k);
 
-// One 64-byte aligned, zeroed buffer (a matrix's elements, then its scales
-// at the next multiple of 64 bytes).
-std::shared_ptr<void> zeroed_buffer(size_t bytes);
-
-// Bytes per stored element of a format.
-size_t element_bytes(WeightFormat format);
-
 // A zeroed (rows x cols) matrix of `format` in `layout`: rows padded to
 // whole panels, columns to whole k groups, int8 scales after the elements
-// (zero, as padding rows keep them). What pack_matrix and relayout fill.
+// (zero, as padding rows keep them), in huge pages where it pays
+// (packing/panel_buffer.hpp). What pack_view and relayout fill.
 PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
                              const PanelLayout& layout, int rows, int cols);
 
-// Packs a (rows x cols) matrix whose row r starts at w + r * row_stride
-// into panels of the given format, for int8 with int8_activations in the
-// layout gemm_i8_act8 reads. Reads each input element once.
+// What packing learns in its one pass over the source, besides the panels.
+struct PackReport {
+  std::uint64_t stored_hash = 0;  // stored_values_hash of the result
+  // Empty, or why the source was refused, to follow the matrix's name:
+  // "holds a non-finite value (nan) at flat index 9". Packing stops there.
+  std::string problem;
+};
+
+// Packs `source` (values, or stored elements: see MatrixView) into panels
+// of the given format, for int8 with int8_activations in the layout
+// gemm_i8_act8 reads. Reads each source element once, checks it is finite
+// and hashes the stored rows as it goes. Without a report a refused source
+// throws std::invalid_argument.
+PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
+                       WeightFormat format, bool int8_activations = false,
+                       PackReport* report = nullptr);
+// A (rows x cols) matrix of float32 values whose row r starts at
+// w + r * row_stride.
 PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_stride,
                          const KernelTable& kernels, WeightFormat format,
                          bool int8_activations = false);
@@ -98,6 +111,21 @@ PackedMatrix pack_matrix(const float* w, int rows, int cols, std::ptrdiff_t row_
 PackedMatrix pack_matrix(const std::vector<float>& w, int rows, int cols,
                          const KernelTable& kernels, WeightFormat format,
                          bool int8_activations = false);
+
+// The matrix's identity for the fingerprint, from what it stores and
+// independent of the layout (docs/numerics.md#fingerprint): hash64 of the
+// words (rows, cols, format, hash64 of each row's stored elements in order,
+// for int8 hash64 of the row scales). bfloat16 rows hash their bits, int8
+// rows their q (never the u8 offset).
+std::uint64_t stored_values_hash(const PackedMatrix& m);
+
+// The stored elements row-major (logical_rows x cols elements of
+// element_bytes(format)) and, for int8, the logical_rows row scales (else
+// row_scales is not written): what MatrixView::stored takes back.
+void read_stored(const PackedMatrix& m, void* elements, float* row_scales);
+
+// Every stored_value row-major into out (logical_rows x cols floats).
+void unpack_values(const PackedMatrix& m, float* out);
 
 // fp32 panels of a dense row-major matrix as pack_matrix lays them
 // (PanelOrder::Plain), for probes that call a GEMM kernel directly.
