@@ -11,6 +11,7 @@
 // chosen in isa_detect.cpp only when CPUID says AVX512_BF16.
 #include <immintrin.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dot_inputs.hpp"
@@ -24,6 +25,8 @@ struct D {
   static constexpr int kGroup = 2;
   static constexpr int kXWords = 1;
   static constexpr int kBatchTile = 4;
+  // Float sums that start from y and are stored as they are.
+  static constexpr bool kSumsInY = true;
   using T = unsigned short;
   using XWord = unsigned int;
   using WReg = __m512bh;

@@ -13,6 +13,7 @@
 // when CPUID says AVX512_VNNI.
 #include <immintrin.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dot_inputs.hpp"

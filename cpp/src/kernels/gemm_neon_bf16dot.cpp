@@ -9,6 +9,7 @@
 // when the OS reports the instructions.
 #include <arm_neon.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dot_inputs.hpp"
@@ -22,6 +23,8 @@ struct D {
   static constexpr int kGroup = 2;
   static constexpr int kXWords = 1;
   static constexpr int kBatchTile = 4;
+  // Float sums that start from y and are stored as they are.
+  static constexpr bool kSumsInY = true;
   using T = unsigned short;
   using XWord = unsigned int;
   using WReg = bfloat16x8_t;

@@ -11,6 +11,7 @@
 // when the OS reports the instructions.
 #include <arm_neon.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dot_inputs.hpp"

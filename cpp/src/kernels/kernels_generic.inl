@@ -63,13 +63,7 @@ struct LoadI8 {
   }
 };
 
-// Cache lines to bring into L1 while a tile runs: `lines` lines from
-// `first` on, spread evenly over its iterations, so the next slice arrives
-// while this one is reused, without a burst of misses at any one time.
-struct Prefetch {
-  const char* first = nullptr;
-  long lines = 0;
-};
+#include "kernels/slice_prefetch.inl"
 
 // NP panels of a block (whose columns are kstride elements apart) against
 // NT inputs: NP*NT independent FMA chains, each weight load serving NT.
@@ -83,12 +77,11 @@ inline void gemm_block(const typename L::T* w, long kstride, const float* scales
       acc[j][t] = (accumulate && !L::kScaled)
                       ? V::load(y + static_cast<long>(t) * ldy + j * W)
                       : V::zero();
-  const char* line = ahead.first;
-  long owed = 0;  // lines * k / cols, carried as a remainder
+  PrefetchCursor prefetch(ahead, cols);
   for (int k = 0; k < cols; ++k) {
     reg wj[NP];
     L::template panels<NP>(w + k * kstride, wj);
-    for (owed += ahead.lines; owed >= cols; owed -= cols, line += 64) __builtin_prefetch(line);
+    prefetch.step();
     for (int t = 0; t < NT; ++t) {
       const reg xt = V::set1(x[static_cast<long>(t) * ldx + k]);
       for (int j = 0; j < NP; ++j) acc[j][t] = V::fma(wj[j], xt, acc[j][t]);
@@ -135,10 +128,9 @@ void gemm_panels(const typename L::T* w, long kstride, const float* scales,
                  int ldy, bool accumulate, Prefetch ahead) {
   const int tiles = batch / kTileInputs;
   for (int i = 0; i < tiles; ++i) {
-    const long from = ahead.lines * i / tiles, to = ahead.lines * (i + 1) / tiles;
     const long t = static_cast<long>(i) * kTileInputs;
     gemm_block<L, NP, kTileInputs>(w, kstride, scales, cols, x + t * ldx, ldx, y + t * ldy,
-                                   ldy, accumulate, Prefetch{ahead.first + 64 * from, to - from});
+                                   ldy, accumulate, ahead.part(i, tiles));
   }
   const long t = static_cast<long>(tiles) * kTileInputs;
   if (t < batch)
@@ -146,16 +138,6 @@ void gemm_panels(const typename L::T* w, long kstride, const float* scales,
                           ldx, y + t * ldy, ldy, accumulate);
 }
 
-// One block of N panels. A single input uses all N panels as independent
-// chains (latency, not registers, limits a GEMV). Several inputs walk the
-// block in column slices that stay in L1 while every tile of inputs
-// passes over them, kTilePanels panels at a time; both halves of a slice
-// are taken before the next, so the block is still read front to back
-// (which the hardware prefetchers follow), and each half prefetches its
-// part of the next slice. Partial sums go through y between slices: a
-// float stored and reloaded is exact, so each output is still one FMA
-// chain over k in order. (Scaled sums cannot be parked in y, so int8
-// takes the whole width at once; its weights are a quarter of the bytes.)
 // Panels [J, N) of a block of N, kTilePanels at a time, over one slice;
 // each group takes its share of the prefetch, in the order of the bytes.
 template <class L, int N, int J = 0>
@@ -177,8 +159,7 @@ inline void gemm_slice_panels(const typename L::T* w, const float* scales, int c
 // block in column slices that stay in L1 while every tile of inputs
 // passes over them; all of a slice's panels are taken before the next
 // slice, so the block is still read front to back, and the slice's tiles
-// prefetch the next one evenly as they go (left to the hardware, the next
-// slice arrives in one burst of misses that the FMAs then wait for).
+// prefetch the next one (slice_prefetch.inl).
 // Partial sums go through y between slices: a float stored and reloaded
 // is exact, so each output is still one FMA chain over k in order.
 // (Scaled sums cannot be parked in y, so int8 takes the whole width at
@@ -199,13 +180,9 @@ void gemm_block_of(const typename L::T* w, const float* scales, int cols,
   for (int k0 = 0; k0 < cols; k0 += kSlice) {
     const int width = cols - k0 < kSlice ? cols - k0 : kSlice;
     const typename L::T* wk = w + k0 * kstride;
-    // The next slice's bytes follow this one's (the next block's first
-    // slice after a block's last), up to the end of the matrix.
-    const char* next = reinterpret_cast<const char*>(wk + width * kstride);
     const long span = static_cast<long>(sizeof(typename L::T)) * width * kstride;
-    const long lines = std::min(span, static_cast<long>(reinterpret_cast<const char*>(end) - next)) / 64;
-    gemm_slice_panels<L, N>(wk, scales, width, x + k0, ldx, batch, y, ldy,
-                            accumulate || k0 > 0, Prefetch{next, lines});
+    gemm_slice_panels<L, N>(wk, scales, width, x + k0, ldx, batch, y, ldy, accumulate || k0 > 0,
+                            bytes_after(wk + width * kstride, span, end));
   }
 }
 
