@@ -53,10 +53,19 @@ void dot_block(const typename D::T* w, long group_stride, int groups,
     typename D::WReg wj[NP];
     for (int j = 0; j < NP; ++j) wj[j] = D::load_w(wg + j * D::W * D::kGroup);
     prefetch.step();
+    // Unrolled for certain, and each sum updated through a local, so that
+    // GCC keeps every sum in a register (it kept the array in memory
+    // around an asm dot, and copied registers around an intrinsic one).
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const typename D::XReg xt =
           D::load_x(x.words + static_cast<long>(t) * x.words_per_input + g * D::kXWords);
-      for (int j = 0; j < NP; ++j) D::dot(acc[j][t], wj[j], xt);
+#pragma GCC unroll 8
+      for (int j = 0; j < NP; ++j) {
+        typename D::Acc a = acc[j][t];
+        D::dot(a, wj[j], xt);
+        acc[j][t] = a;
+      }
     }
   }
   for (int j = 0; j < NP; ++j)
@@ -129,16 +138,18 @@ void dot_block_of(const typename D::T* w, int groups, DotInputs x, int batch,
   constexpr long stride = static_cast<long>(N) * D::W * D::kGroup;
   if (batch == 1)
     return dot_block<N, 1>(w, stride, groups, x, row_scales, y, ldy, accumulate);
-  constexpr long kSliceBytes = 24 * 1024;
   constexpr long kGroupBytes = stride * static_cast<long>(sizeof(typename D::T));
-  constexpr int kSlice = SumsInY<D>::value ? static_cast<int>(kSliceBytes / kGroupBytes) : (1 << 30);
-  for (int g0 = 0; g0 < groups; g0 += kSlice) {
-    const int width = groups - g0 < kSlice ? groups - g0 : kSlice;
+  constexpr bool kSliced = SumsInY<D>::value;
+  const int slice = !kSliced || gemm_slice_bytes() >= kGroupBytes * groups
+                        ? groups
+                        : static_cast<int>(gemm_slice_bytes() / kGroupBytes);
+  for (int g0 = 0; g0 < groups; g0 += slice) {
+    const int width = groups - g0 < slice ? groups - g0 : slice;
     DotInputs xs = x;
     xs.words += static_cast<long>(g0) * D::kXWords;
     const typename D::T* wg = w + g0 * stride;
     dot_slice_panels<N>(wg, width, xs, batch, row_scales, y, ldy, accumulate || g0 > 0,
-                        bytes_after(wg + width * stride, kGroupBytes * width, end));
+                        kSliced ? bytes_after(wg + width * stride, kGroupBytes * width, end) : Prefetch{});
   }
 }
 

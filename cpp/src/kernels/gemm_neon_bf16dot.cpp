@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cache_size.hpp"
 #include "kernels/dot_inputs.hpp"
 #include "kernels/neon_dot.hpp"
 

@@ -167,18 +167,16 @@ inline void gemm_slice_panels(const typename L::T* w, const float* scales, int c
 template <class L, int N>
 void gemm_block_of(const typename L::T* w, const float* scales, int cols,
                    const float* x, int ldx, int batch, float* y, int ldy,
-                   bool accumulate, const typename L::T* end) {
+                   bool accumulate, const typename L::T* end, long slice_bytes) {
   constexpr long kstride = static_cast<long>(N) * W;
   if (batch == 1)
     return gemm_block<L, N, 1>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
-  // Leaves room in a 32 KiB L1 for the inputs' slice and the prefetched
-  // start of the next.
-  constexpr long kSliceBytes = 24 * 1024;
-  constexpr int kSlice =
-      L::kScaled ? (1 << 30)
-                 : static_cast<int>(kSliceBytes / (kstride * static_cast<long>(sizeof(typename L::T))));
-  for (int k0 = 0; k0 < cols; k0 += kSlice) {
-    const int width = cols - k0 < kSlice ? cols - k0 : kSlice;
+  const long per_column = kstride * static_cast<long>(sizeof(typename L::T));
+  const int slice = L::kScaled || slice_bytes >= per_column * cols
+                        ? cols
+                        : static_cast<int>(slice_bytes / per_column);
+  for (int k0 = 0; k0 < cols; k0 += slice) {
+    const int width = cols - k0 < slice ? cols - k0 : slice;
     const typename L::T* wk = w + k0 * kstride;
     const long span = static_cast<long>(sizeof(typename L::T)) * width * kstride;
     gemm_slice_panels<L, N>(wk, scales, width, x + k0, ldx, batch, y, ldy, accumulate || k0 > 0,
@@ -192,6 +190,7 @@ void gemm_any(const typename L::T* packed, const float* scales, int rows,
               bool accumulate) {
   const int panels = rows / W;
   const typename L::T* end = packed + static_cast<long>(rows) * cols;
+  const long slice_bytes = gemm_slice_bytes();
   // Time blocks small enough for their inputs to stay in cache while every
   // weight block passes over them.
   constexpr int kTimeBlock = 64;
@@ -204,14 +203,14 @@ void gemm_any(const typename L::T* packed, const float* scales, int rows,
       const float* sc = scales ? scales + p * W : nullptr;
       float* yb = yt + p * W;
       switch (panels - p < kBlockPanels ? panels - p : kBlockPanels) {
-        case 1: gemm_block_of<L, 1>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 2: gemm_block_of<L, 2>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 3: gemm_block_of<L, 3>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 4: gemm_block_of<L, 4>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 5: gemm_block_of<L, 5>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 6: gemm_block_of<L, 6>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        case 7: gemm_block_of<L, 7>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
-        default: gemm_block_of<L, 8>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end); break;
+        case 1: gemm_block_of<L, 1>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 2: gemm_block_of<L, 2>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 3: gemm_block_of<L, 3>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 4: gemm_block_of<L, 4>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 5: gemm_block_of<L, 5>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 6: gemm_block_of<L, 6>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 7: gemm_block_of<L, 7>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        default: gemm_block_of<L, 8>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
       }
     }
   }
