@@ -181,14 +181,16 @@ void dot_gemm(const typename D::T* packed, int rows, int stored, int first,
 }
 
 // The whole bf16 GEMM for a D over bf16 pairs (vdpbf16ps, BFDOT): the
-// inputs rounded and paired, then dot_gemm. A template (over the input
-// word) so that the int8 unit, whose D stores int8, never compiles it.
-template <class Words = unsigned int>
+// inputs rounded and paired (by `Pairs`, which must round as
+// bf16_input_pairs does), then dot_gemm. A template (over the input word)
+// so that the int8 unit, whose D stores int8, never compiles it.
+template <class Words = unsigned int,
+          void (*Pairs)(const float*, int, int, int, int, std::vector<Words>&) = bf16_input_pairs>
 void bf16_pairs_dot_gemm(const typename D::T* packed, int rows, int cols, const float* x,
                          int ldx, int batch, float* y, int ldy, bool accumulate) {
   const int pairs = (cols + 1) / 2;
   thread_local std::vector<Words> words;
-  bf16_input_pairs(x, ldx, batch, cols, pairs, words);
+  Pairs(x, ldx, batch, cols, pairs, words);
   dot_gemm(packed, rows, pairs, 0, pairs, DotInputs{words.data(), pairs, nullptr, nullptr}, batch,
            nullptr, y, ldy, accumulate);
 }
