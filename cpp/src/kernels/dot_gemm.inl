@@ -180,6 +180,34 @@ void dot_gemm(const typename D::T* packed, int rows, int stored, int first,
   }
 }
 
+// The dot-product instruction's peak (KernelTable::bf16_dot_peak and
+// i8_dot_peak): kChains independent sums on registers alone. A template
+// only so that a unit that does not install it compiles no copy.
+template <int kChains = 12>
+double dot_peak(long iterations) {
+  // Not const, so that no compiler can fold the products.
+  alignas(64) static typename D::T weights[D::W * D::kGroup] = {};
+  const typename D::XWord words[D::kXWords] = {};
+  const typename D::WReg w = D::load_w(weights);
+  const typename D::XReg x = D::load_x(words);
+  typename D::Acc acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = D::start(nullptr, false, j);
+  for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kChains; ++j) {
+      typename D::Acc a = acc[j];
+      D::dot(a, w, x);
+      acc[j] = a;
+    }
+  }
+  alignas(64) float sums[D::W] = {}, ones[D::W];
+  for (float& v : ones) v = 1.0f;
+  for (int j = 0; j < kChains; ++j) D::finish(acc[j], ones, 1.0f, sums, true);
+  volatile float sink = 0.0f;  // the sums are not dead code
+  for (float v : sums) sink = sink + v;
+  return 2.0 * D::W * D::kGroup * kChains * static_cast<double>(iterations);
+}
+
 // The whole bf16 GEMM for a D over bf16 pairs (vdpbf16ps, BFDOT): the
 // inputs rounded and paired (by `Pairs`, which must round as
 // bf16_input_pairs does), then dot_gemm. A template (over the input word)

@@ -78,6 +78,7 @@ const KernelTable& avx512_bf16dot_kernels() {
     KernelTable t = avx512_kernels();
     t.gemm_bf16 = bf16_pairs_dot_gemm<unsigned int, bf16_input_pairs_avx512>;
     t.bf16_pairs_along_k = true;
+    t.bf16_dot_peak = dot_peak<>;
     return t;
   }();
   return table;

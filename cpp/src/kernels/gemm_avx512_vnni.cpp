@@ -136,6 +136,7 @@ KernelTable with_avx512_vnni(const KernelTable& base) {
   KernelTable t = base;
   t.gemm_i8_act8 = gemm_i8_act8_vnni;
   t.i8_act8_u8_quads = true;
+  t.i8_dot_peak = dot_peak<>;
   return t;
 }
 
