@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from throughput.throughput_formats import FORMATS, floor_name
+from throughput.throughput_formats import FORMATS, PEERS, floor_name
 
-COLORS = {"fp32": "C0", "bf16": "C1", "int8": "C2", "int8a8": "C5", "onnxruntime": "C4", "torch": "C3"}
+COLORS = {"fp32": "C0", "bf16": "C1", "int8": "C2", "int8a8": "C5", "onnxruntime": "C4", "torch": "C3",
+          "openvino_f32": "C6", "openvino_bf16": "C7"}
 STEP_MANY_GOAL, THREADS_GOAL = 6.0, 1.6
 PEAK_GOAL = 0.75
 
@@ -17,11 +18,11 @@ PEAK_GOAL = 0.75
 def _formats_panel(ax, cases: List[Dict], cell: str) -> None:
     import matplotlib
     mine = sorted((c for c in cases if c["cell"] == cell), key=lambda c: c["hidden_size"])
-    for name in FORMATS + ("onnxruntime", "torch"):
+    for name in FORMATS + PEERS:
         pts = [(c["hidden_size"], c["latency"][name]["median_us"]) for c in mine if name in c["latency"]]
         if pts:
             ax.plot(*zip(*pts), marker="o" if name in FORMATS else "s", color=COLORS[name],
-                    label=name if name in FORMATS else f"{name} (fp32)")
+                    label=name if name in FORMATS or name.startswith("openvino") else f"{name} (fp32)")
         floor = [(c["hidden_size"], c["latency"][floor_name(name)]["median_us"])
                  for c in mine if floor_name(name) in c["latency"]]
         if floor:
