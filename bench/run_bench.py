@@ -26,25 +26,28 @@ Contestants, all fp32, one thread, batch 1, the same weights:
                in and out through preallocated shared-memory tensors (bf16
                is checked against lnfast's fp32 at 0.1, not 1e-4: it rounds
                weights and activations to 8 bits)
-PyTorch's quantize_dynamic(nn.LSTM) is no int8 peer: on torch 2.13 here it
-runs the LSTM in fp32 (its numbers equal fp32's) and slower than eager.
+PyTorch's quantize_dynamic(nn.LSTM) is no int8 peer: on torch 2.13 it hands
+back the nn.LSTM unconverted, whose outputs equal fp32's bit for bit.
 Cells: ln_lstm (PyTorch fastrnns), ln_gru (haste), ln_rnn (Ba et al.), and
 the plain lstm / gru (nn.LSTMCell / nn.GRUCell). Default sizes I = H in
 {64, 128, 256, 512, 1024} plus I = 80, H = 512 (speech features).
 
 Before timing a case, every runtime is stepped 20 times on the same inputs
-and must agree with lnfast's h within 1e-4, or the run aborts. Runtimes are
+and must agree with lnfast's h within 1e-4 (OpenVINO bf16: 0.1), or the
+run aborts. Runtimes are
 timed interleaved (rotating rounds of bursts, each step timed with
 perf_counter_ns minus the timer's own width) and reported as medians and
 p99. Peers that are not installed are skipped with a line saying so.
 
 Throughput section (only it with --throughput,
 skip it with --no-throughput): LN-LSTM and LN-GRU at I = H in {256, 512,
-1024} with fp32, bf16 and int8 weights, each against its own floor, with
-the max |h - h_fp32| after 1,000 steps, and ONNX Runtime and PyTorch eager
-(fp32) against them from H = 512; model.step_many over B = 4, 16, 64
-LN-LSTM streams against B single steps, in steps/s; and
-set_num_threads(2) against 1 at H = 512 and 1024, outputs checked
+1024} with fp32, bf16 and int8 weights (and int8 by int8 activations),
+each against its own floor, with the max |h - h_fp32| after 1,000 steps,
+and ONNX Runtime, PyTorch eager and OpenVINO (f32, bf16) against them from
+H = 512; model.step_many over B = 4, 16, 64 LN-LSTM streams against B
+single steps, in steps/s, and in every mode against the compute peak of
+its GEMM's instruction (a register-only loop timed in the same run); and
+set_num_threads(2) against 1 at H = 256, 512 and 1024, outputs checked
 bit-identical first. Its own PASS/MISS goals follow its tables; it goes
 into latest.json under "throughput" and draws bench/results/throughput.png.
 The --cells, --sizes and --runtimes of the latency table do not change its

@@ -24,13 +24,13 @@ from throughput.throughput_threads import bench_threads_case
 SETTINGS = {
     "full": dict(budget=5.0, min_steps=200, min_ticks=30, max_steps=20000, rounds=10, warmup=3,
                  cells=("ln_lstm", "ln_gru"), format_sizes=(256, 512, 1024),
-                 step_many_sizes=(256, 512, 1024), batches=(4, 16, 64), thread_sizes=(512, 1024)),
+                 step_many_sizes=(256, 512, 1024), batches=(4, 16, 64), thread_sizes=(256, 512, 1024)),
     "quick": dict(budget=0.8, min_steps=60, min_ticks=8, max_steps=4000, rounds=5, warmup=2,
                   cells=("ln_lstm", "ln_gru"), format_sizes=(256, 512, 1024),
-                  step_many_sizes=(256, 512, 1024), batches=(4, 16, 64), thread_sizes=(512, 1024)),
+                  step_many_sizes=(256, 512, 1024), batches=(4, 16, 64), thread_sizes=(256, 512, 1024)),
     "smoke": dict(budget=0.15, min_steps=10, min_ticks=3, max_steps=400, rounds=2, warmup=1,
                   cells=("ln_lstm",), format_sizes=(512,), step_many_sizes=(256,), batches=(16,),
-                  thread_sizes=(512,)),
+                  thread_sizes=(256,)),
 }
 
 
