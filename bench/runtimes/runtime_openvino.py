@@ -23,10 +23,12 @@ from runtimes.runtime_onnx import AlternatingStateRuntime, export_one_step
 PRECISIONS = {"f32": "f32", "bf16": "bf16"}
 # bf16 rounds weights and activations to 8 significant bits (relative
 # 2^-8 each) inside OpenVINO; over the agreement check's 20 steps h then
-# differs from lnfast's fp32 by ~1e-2 (measured up to 2e-2 for the
-# benchmarked cells), so its agreement is checked at 0.1: wide enough for
-# bf16's rounding, narrow enough to catch a dropped norm (an O(1) error).
-BF16_AGREEMENT_TOLERANCE = 0.1
+# differs from lnfast's fp32 by ~1e-2 per step, and the differences grow
+# in the LN-LSTM's normed cell state (measured over every benchmarked cell
+# and size: at most 0.12, LN-LSTM H = 128; 0.06 elsewhere). Checked at
+# 0.25: room for that, while a dropped norm or gate moves h (in [-1, 1])
+# by O(1).
+BF16_AGREEMENT_TOLERANCE = 0.25
 
 
 def cpu_has_bf16(core: ov.Core) -> bool:
