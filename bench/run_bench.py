@@ -241,8 +241,8 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
         png_path = os.path.join(args.out_dir, "latency.png")
         cells = [k for k in args.cells if any(c["cell"] == k for c in cases)]
         draw_latency_png(cases, measured, cells, png_path,
-                         f"lnfast vs peers, batch 1, one thread, fp32 ({machine['cpu_model']}, "
-                         f"isa {machine['lnfast_isa']})")
+                         f"lnfast vs peers, batch 1, one thread, fp32 (openvino_bf16: bf16 inference "
+                         f"precision; {machine['cpu_model']}, isa {machine['lnfast_isa']})")
         print(f"wrote {png_path}")
     return 0
 
