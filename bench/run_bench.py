@@ -20,23 +20,34 @@ Contestants, all fp32, one thread, batch 1, the same weights:
   torchscript  torch.jit.script + torch.jit.freeze, warmed up
   onnxruntime  a one-step ONNX graph (opset 17) with the state in and out,
                ORT_ENABLE_ALL, IO binding with state fed back by rebinding
+  openvino_f32, openvino_bf16
+               the same ONNX graph on OpenVINO's CPU plugin, one inference
+               thread, latency hint, f32 / bf16 inference precision, state
+               in and out through preallocated shared-memory tensors (bf16
+               is checked against lnfast's fp32 at 0.25, not 1e-4: it rounds
+               weights and activations to 8 bits)
+PyTorch's quantize_dynamic(nn.LSTM) is no int8 peer: on torch 2.13 it hands
+back the nn.LSTM unconverted, whose outputs equal fp32's bit for bit.
 Cells: ln_lstm (PyTorch fastrnns), ln_gru (haste), ln_rnn (Ba et al.), and
 the plain lstm / gru (nn.LSTMCell / nn.GRUCell). Default sizes I = H in
 {64, 128, 256, 512, 1024} plus I = 80, H = 512 (speech features).
 
 Before timing a case, every runtime is stepped 20 times on the same inputs
-and must agree with lnfast's h within 1e-4, or the run aborts. Runtimes are
+and must agree with lnfast's h within 1e-4 (OpenVINO bf16: 0.25), or the
+run aborts. Runtimes are
 timed interleaved (rotating rounds of bursts, each step timed with
 perf_counter_ns minus the timer's own width) and reported as medians and
 p99. Peers that are not installed are skipped with a line saying so.
 
 Throughput section (only it with --throughput,
 skip it with --no-throughput): LN-LSTM and LN-GRU at I = H in {256, 512,
-1024} with fp32, bf16 and int8 weights, each against its own floor, with
-the max |h - h_fp32| after 1,000 steps, and ONNX Runtime and PyTorch eager
-(fp32) against them from H = 512; model.step_many over B = 4, 16, 64
-LN-LSTM streams against B single steps, in steps/s; and
-set_num_threads(2) against 1 at H = 512 and 1024, outputs checked
+1024} with fp32, bf16 and int8 weights (and int8 by int8 activations),
+each against its own floor, with the max |h - h_fp32| after 1,000 steps,
+and ONNX Runtime, PyTorch eager and OpenVINO (f32, bf16) against them from
+H = 512; model.step_many over B = 4, 16, 64 LN-LSTM streams against B
+single steps, in steps/s, and in every mode against the compute peak of
+its GEMM's instruction (a register-only loop timed in the same run); and
+set_num_threads(2) against 1 at H = 256, 512 and 1024, outputs checked
 bit-identical first. Its own PASS/MISS goals follow its tables; it goes
 into latest.json under "throughput" and draws bench/results/throughput.png.
 The --cells, --sizes and --runtimes of the latency table do not change its
@@ -79,6 +90,7 @@ from latency import latency_goals  # noqa: E402
 from latency.latency_case import bench_case  # noqa: E402
 from runtimes.cell_params import CELL_KINDS  # noqa: E402
 from runtimes.contestants import PEER_NAMES, detect_peers  # noqa: E402
+from throughput.throughput_formats import PEERS as FORMAT_PEERS  # noqa: E402
 
 DEFAULT_SIZES = "64,128,256,512,1024,80x512"
 ALL_RUNTIMES = ("lnfast", "floor") + PEER_NAMES
@@ -195,9 +207,11 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
                 print(f"ABORT: {e}", file=sys.stderr)
                 return 2
             cases.append(case)
-            worst = max(case["agreement_max_abs_diff"].values(), default=0.0)
+            diffs = case["agreement_max_abs_diff"]
+            worst = max((d for p, d in diffs.items() if not p.endswith("bf16")), default=0.0)
+            bf16 = "".join(f", {p} {d:.1e}" for p, d in diffs.items() if p.endswith("bf16"))
             log(f"[{n}/{len(todo)}] {kind} I={I} H={H}: {case['steps_per_runtime']} steps per runtime, "
-                f"agreement max |dh| {worst:.1e}, {time.time() - t0:.1f} s")
+                f"agreement max |dh| {worst:.1e}{bf16}, {time.time() - t0:.1f} s")
 
     extras = {} if args.no_extras else run_extras(args, effort, peers, timer_ns)
 
@@ -227,8 +241,8 @@ def run_latency_sections(args, effort: Dict, peers: List[str], timer_ns: int, he
         png_path = os.path.join(args.out_dir, "latency.png")
         cells = [k for k in args.cells if any(c["cell"] == k for c in cases)]
         draw_latency_png(cases, measured, cells, png_path,
-                         f"lnfast vs peers, batch 1, one thread, fp32 ({machine['cpu_model']}, "
-                         f"isa {machine['lnfast_isa']})")
+                         f"lnfast vs peers, batch 1, one thread, fp32 (openvino_bf16: bf16 inference "
+                         f"precision; {machine['cpu_model']}, isa {machine['lnfast_isa']})")
         print(f"wrote {png_path}")
     return 0
 
@@ -247,7 +261,7 @@ def run_throughput_section(args, peers: List[str], timer_ns: int, header: Dict,
     load = load_average()
     log(f"throughput section ({mode})" + (f", load average {load:.2f}" if load is not None else ""))
     try:
-        tp = run_throughput(settings, [p for p in peers if p in ("torch", "onnxruntime")],
+        tp = run_throughput(settings, [p for p in peers if p in FORMAT_PEERS],
                             timer_ns, args.seed)
     except DisagreementError as e:
         print(f"ABORT: {e}", file=sys.stderr)
@@ -301,7 +315,7 @@ def main(argv=None) -> int:
     print(f"lnfast {machine['lnfast_version']} ({machine['git_revision']}), isa {machine['lnfast_isa']}, "
           f"{machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, load average "
           f"{machine['load_average_at_start']}; torch {machine['torch']}, onnxruntime "
-          f"{machine['onnxruntime']}; {what}")
+          f"{machine['onnxruntime']}, openvino {machine['openvino']}; {what}")
     timer_ns = timer_overhead_ns()
     header = {"run_id": new_run_id(), "machine": machine, "skipped": skipped,
               "timer_overhead_ns": timer_ns}

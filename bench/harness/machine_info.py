@@ -101,5 +101,6 @@ def machine_info() -> Dict:
         "torch": _version("torch"),
         "onnx": _version("onnx"),
         "onnxruntime": _version("onnxruntime"),
+        "openvino": _version("openvino"),
         "load_average_at_start": load,
     }

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Dict, List, Sequence
 
 STYLE = {"lnfast": ("C0", "o"), "floor": ("k", "_"), "torch": ("C3", "s"),
-         "torchscript": ("C1", "^"), "onnxruntime": ("C2", "D")}
+         "torchscript": ("C1", "^"), "onnxruntime": ("C2", "D"), "openvino_f32": ("C4", "v"),
+         "openvino_bf16": ("C6", "v")}
 
 
 def draw_latency_png(cases: List[Dict], runtimes: Sequence[str], cells: Sequence[str],

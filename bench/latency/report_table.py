@@ -6,7 +6,8 @@ from typing import Dict, List, Sequence
 from harness.console import fmt_us, median_p99_cells
 
 SHORT = {"lnfast": "lnfast", "floor": "floor", "torch": "torch",
-         "torchscript": "tscript", "onnxruntime": "ort"}
+         "torchscript": "tscript", "onnxruntime": "ort", "openvino_f32": "ov32",
+         "openvino_bf16": "ovbf16"}
 
 
 def latency_table(cases: List[Dict], runtimes: Sequence[str]) -> str:

@@ -11,7 +11,8 @@ import lnfast
 from runtimes.cell_params import has_cell_state, lnfast_model, random_params
 from runtimes.runtime_lnfast import FloorRuntime, LnfastRuntime
 
-PEER_NAMES = ("torch", "torchscript", "onnxruntime")
+OPENVINO_PRECISIONS = ("f32", "bf16")
+PEER_NAMES = ("torch", "torchscript", "onnxruntime") + tuple(f"openvino_{p}" for p in OPENVINO_PRECISIONS)
 INPUT_POOL = 16  # distinct inputs cycled through while timing; a power of 2
 
 
@@ -35,7 +36,18 @@ def detect_peers() -> Dict[str, Optional[str]]:
         why_ort = "onnxruntime is not installed"
     else:
         why_ort = None
-    return {"torch": why_torch, "torchscript": why_torch, "onnxruntime": why_ort}
+    why = {"torch": why_torch, "torchscript": why_torch, "onnxruntime": why_ort}
+    why_ov = why_ort if why_ort and why_ort != "onnxruntime is not installed" else None
+    if why_ov is None and not has("openvino"):
+        why_ov = "openvino is not installed (pip install openvino, or the bench extra)"
+    for precision in OPENVINO_PRECISIONS:
+        why[f"openvino_{precision}"] = why_ov
+    if why_ov is None:
+        import openvino
+        from runtimes.runtime_openvino import cpu_has_bf16
+        if not cpu_has_bf16(openvino.Core()):
+            why["openvino_bf16"] = "OpenVINO's CPU plugin reports no BF16 on this CPU"
+    return why
 
 
 @dataclass
@@ -82,4 +94,10 @@ def build_contestants(kind: str, input_size: int, hidden_size: int, peers: List[
         from runtimes.runtime_onnx import OrtRuntime
         from runtimes.torch_peer_cells import flat_step_module
         c.peers.append(OrtRuntime(flat_step_module(cell), input_size, hidden_size, lstm, pool))
+    for precision in OPENVINO_PRECISIONS:
+        if f"openvino_{precision}" in peers:
+            from runtimes.runtime_openvino import OpenVinoRuntime
+            from runtimes.torch_peer_cells import flat_step_module
+            c.peers.append(OpenVinoRuntime(flat_step_module(cell), input_size, hidden_size, lstm,
+                                           pool, precision))
     return c

@@ -46,63 +46,76 @@ def single_thread_session(onnx_bytes: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
 
 
-class OrtRuntime:
-    name = "onnxruntime"
+class AlternatingStateRuntime:
+    """A one-step graph run with two preallocated state sets: each step's
+    outputs are the next step's inputs, with no copy. A subclass binds its
+    engine's two calls (``self.runs``: set 0 -> 1, then 1 -> 0) over
+    ``self.x_buf`` and ``self.states`` and sets ``self.name``."""
+
     python_timed = True
 
-    def __init__(self, flat_step: nn.Module, input_size: int, hidden_size: int,
-                 has_cell_state: bool, input_pool: np.ndarray):
-        self.session = single_thread_session(
-            export_one_step(flat_step, input_size, hidden_size, has_cell_state))
-        names = ["h", "c"] if has_cell_state else ["h"]
+    def __init__(self, input_size: int, hidden_size: int, has_cell_state: bool,
+                 input_pool: np.ndarray):
+        self.state_names = ["h", "c"] if has_cell_state else ["h"]
         self.x_buf = np.zeros((1, input_size), dtype=np.float32)
-        # Two state sets; OrtValues made from NumPy share the arrays' memory.
-        self.states = [[np.zeros((1, hidden_size), dtype=np.float32) for _ in names]
+        self.states = [[np.zeros((1, hidden_size), dtype=np.float32) for _ in self.state_names]
                        for _ in range(2)]
-        x_value = ort.OrtValue.ortvalue_from_numpy(self.x_buf)
-        values = [[ort.OrtValue.ortvalue_from_numpy(a) for a in side] for side in self.states]
-        self.bindings = []
-        for src in (0, 1):
-            binding = self.session.io_binding()
-            binding.bind_ortvalue_input("x", x_value)
-            for name, v_in, v_out in zip(names, values[src], values[1 - src]):
-                binding.bind_ortvalue_input(name, v_in)
-                binding.bind_ortvalue_output(name + "_out", v_out)
-            self.bindings.append(binding)
         self.inputs = [np.array(row, dtype=np.float32).reshape(1, -1) for row in input_pool]
-        self.reset()
+        self.runs = []
+        self.current = 0  # which state set holds the current state
 
     def reset(self) -> None:
         for side in self.states:
             for a in side:
                 a.fill(0.0)
-        self.current = 0  # which state set holds the current state
+        self.current = 0
 
     def step(self, x: np.ndarray) -> None:
         np.copyto(self.x_buf, np.asarray(x, dtype=np.float32).reshape(1, -1))
-        self.session.run_with_iobinding(self.bindings[self.current])
+        self.runs[self.current]()
         self.current ^= 1
 
     def hidden(self) -> np.ndarray:
         return self.states[self.current][0].reshape(-1).copy()
 
     def burst(self, n: int, warmup: int) -> list:
-        run, bindings, xs, x_buf = self.session.run_with_iobinding, self.bindings, self.inputs, self.x_buf
+        runs, xs, x_buf = self.runs, self.inputs, self.x_buf
         copyto = np.copyto
         mask = len(xs) - 1
         clock = time.perf_counter_ns
         side = self.current
         for k in range(warmup):
             copyto(x_buf, xs[k & mask])
-            run(bindings[side])
+            runs[side]()
             side ^= 1
         samples = [0] * n
         for k in range(n):
-            x, binding = xs[k & mask], bindings[side]
+            x, run = xs[k & mask], runs[side]
             t0 = clock()
             copyto(x_buf, x)
-            run(binding)
+            run()
             samples[k] = clock() - t0
             side ^= 1
         self.current = side
         return samples
+
+
+class OrtRuntime(AlternatingStateRuntime):
+    name = "onnxruntime"
+
+    def __init__(self, flat_step: nn.Module, input_size: int, hidden_size: int,
+                 has_cell_state: bool, input_pool: np.ndarray):
+        super().__init__(input_size, hidden_size, has_cell_state, input_pool)
+        self.session = single_thread_session(
+            export_one_step(flat_step, input_size, hidden_size, has_cell_state))
+        # OrtValues made from NumPy share the arrays' memory.
+        x_value = ort.OrtValue.ortvalue_from_numpy(self.x_buf)
+        values = [[ort.OrtValue.ortvalue_from_numpy(a) for a in side] for side in self.states]
+        for src in (0, 1):
+            binding = self.session.io_binding()
+            binding.bind_ortvalue_input("x", x_value)
+            for name, v_in, v_out in zip(self.state_names, values[src], values[1 - src]):
+                binding.bind_ortvalue_input(name, v_in)
+                binding.bind_ortvalue_output(name + "_out", v_out)
+            self.runs.append(lambda b=binding: self.session.run_with_iobinding(b))
+        self.reset()

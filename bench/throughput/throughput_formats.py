@@ -7,8 +7,9 @@ Each format's floor is one pass over that model's own packed bytes, so
 "bf16 / floor_bf16" says how close the bf16 kernel gets to streaming half
 the bytes, whatever it costs to widen them. From PEER_MIN_H up, ONNX Runtime
 and PyTorch eager (both fp32: neither has a bf16 or int8 path a user would
-pick for this cell at batch 1) run interleaved with the formats, which is
-where fewer bytes should matter most.
+pick for this cell at batch 1) and OpenVINO (f32 and bf16 inference
+precision) run interleaved with the formats, which is where fewer bytes
+should matter most.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ FORMATS = tuple(MODES)
 BYTES_PER_WEIGHT = {fmt: {"fp32": 4, "bf16": 2, "int8": 1}[MODES[fmt]["weights"]] for fmt in FORMATS}
 PEER_MIN_H = 512
 ACCURACY_STEPS = 1000
-PEERS = ("torch", "onnxruntime")
+PEERS = ("torch", "onnxruntime", "openvino_f32", "openvino_bf16")
 
 
 def floor_name(fmt: str) -> str:

@@ -19,6 +19,7 @@ Case = Dict
 BIG = 1 << 30
 CLOSE_TO_FLOOR = 1.2  # the goal: "within 1.2x of its own floor"
 INT8A8_TO_FLOOR = 1.3  # int8 activations also quantize each input per step
+PEAK_FRACTION = 0.75  # step_many's share of one core's fp32 FMA peak
 
 
 def l2_bytes(machine: Dict) -> Optional[int]:
@@ -126,6 +127,11 @@ def _step_many_note(bound: float, l2: Optional[int]) -> Callable[[Case], Optiona
     return note
 
 
+def _peak_note(case: Case) -> Optional[str]:
+    return (f"{case['step_many_gflops']:.0f} GFLOP/s of a measured {case['peak_gops']:.0f}; "
+            f"weights {case['weight_bytes'] >> 10} KiB")
+
+
 def _threads_note(case: Case) -> Optional[str]:
     one, two = median_us(case, "1_thread"), median_us(case, "2_threads")
     load, cpus = case.get("load_average_after"), os.cpu_count() or 1
@@ -148,11 +154,17 @@ def judge_throughput(results: Dict, machine: Dict) -> List[Dict]:
     l2 = l2_bytes(machine)
     verdicts = [g.judge(results.get("formats", [])) for g in format_goals_list(l2)]
     many = RatioGoal("step_many B=16 >= 6x the steps/s of 16 single steps",
-                     lambda c: c["batch"] == 16, lambda c: c["ratio"], 6.0, True,
-                     note=_step_many_note(6.0, l2))
+                     lambda c: c["batch"] == 16 and c.get("mode", "fp32") == "fp32",
+                     lambda c: c["ratio"], 6.0, True, note=_step_many_note(6.0, l2))
     verdicts.append(many.judge(results.get("step_many", [])))
-    threads = RatioGoal("two threads >= 1.6x one thread at H = 1024",
-                        lambda c: c["hidden_size"] == 1024, lambda c: c["ratio"], 1.6, True,
-                        note=_threads_note)
-    verdicts.append(threads.judge(results.get("threads", [])))
+    peak = RatioGoal(f"step_many fp32 B >= 16, H >= 256 >= {PEAK_FRACTION:.0%} of the FMA peak",
+                     lambda c: c.get("mode") == "fp32" and c["batch"] >= 16 and c["hidden_size"] >= 256,
+                     lambda c: c.get("fraction_of_peak"), PEAK_FRACTION, True, unit="",
+                     note=_peak_note)
+    verdicts.append(peak.judge(results.get("step_many", [])))
+    for H, bound in ((256, 1.5), (1024, 1.6)):
+        threads = RatioGoal(f"two threads >= {bound:g}x one thread at H = {H}",
+                            lambda c, H=H: c["hidden_size"] == H, lambda c: c["ratio"], bound, True,
+                            note=_threads_note)
+        verdicts.append(threads.judge(results.get("threads", [])))
     return verdicts

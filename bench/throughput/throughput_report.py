@@ -38,38 +38,56 @@ def _ratio_cells(ratios: Dict, keys) -> str:
     return "".join(f"{ratios[k]:>{w - 1}.2f}x" if k in ratios else f"{'-':>{w}}" for k, w in keys)
 
 
+SHORT_PEER = {"onnxruntime": "ort", "torch": "torch", "openvino_f32": "ov32", "openvino_bf16": "ovbf16"}
+
+
 def peers_table(cases: List[Dict]) -> str:
-    """fp32 peers against lnfast in each format; empty when no case had peers."""
+    """The peers against lnfast in each format; empty when no case had peers."""
     with_peers = [c for c in cases if c["peers"]]
     if not with_peers:
         return ""
-    head = (f"{'cell':<8}{'H':>6} |{'ort us':>17}{'torch us':>17} |"
-            f"{'ort/bf16':>9}{'torch/bf16':>11} |{'ort/fp32':>9}{'ort/int8':>9}"
-            f"{'torch/fp32':>11}{'torch/int8':>11}")
-    sub = f"{'':<14} |" + f"{'median':>9}{'p99':>8}" * 2 + " |"
+    peers = [p for p in SHORT_PEER if any(p in c["latency"] for c in with_peers)]
+    head = f"{'cell':<8}{'H':>6} |" + "".join(f"{SHORT_PEER[p] + ' us':>17}" for p in peers) + " |"
+    ratio_keys = [(f"{p}/{f}", f"{SHORT_PEER[p]}/{f}") for p in peers
+                  for f in ("fp32", "bf16", "int8", "int8a8")]
+    head += "".join(f"{label:>{max(9, len(label) + 1)}}" for _, label in ratio_keys)
+    sub = f"{'':<14} |" + f"{'median':>9}{'p99':>8}" * len(peers) + " |"
     lines = [head, sub, "-" * len(head)]
     for c in with_peers:
         lat, r = c["latency"], c["ratios"]
-        row = (f"{c['cell']:<8}{c['hidden_size']:>6} |" + median_p99_cells(lat.get("onnxruntime"))
-               + median_p99_cells(lat.get("torch")) + " |")
-        row += _ratio_cells(r, [("onnxruntime/bf16", 9), ("torch/bf16", 11)]) + " |"
-        row += _ratio_cells(r, [("onnxruntime/fp32", 9), ("onnxruntime/int8", 9),
-                                ("torch/fp32", 11), ("torch/int8", 11)])
+        row = f"{c['cell']:<8}{c['hidden_size']:>6} |" + "".join(median_p99_cells(lat.get(p)) for p in peers)
+        row += " |" + _ratio_cells(r, [(key, max(9, len(label) + 1)) for key, label in ratio_keys])
         lines.append(row)
     return "\n".join(lines)
 
 
 def step_many_table(cases: List[Dict]) -> str:
+    """fp32 step_many against B single steps (the reduced modes have no singles column)."""
     head = (f"{'cell':<8}{'H':>6}{'B':>4} |{'step_many tick us':>17}{'singles tick us':>17} |"
             f"{'step_many/s':>12}{'singles/s':>11}{'ratio':>8} |{'GFLOP/s':>8}{'1 step/floor':>13}")
     sub = f"{'':<18} |" + f"{'median':>9}{'p99':>8}" * 2 + " |"
     lines = [head, sub, "-" * len(head)]
     for c in cases:
+        if "singles" not in c["latency"]:
+            continue
         lat, sps = c["latency"], c["steps_per_s"]
         lines.append(f"{c['cell']:<8}{c['hidden_size']:>6}{c['batch']:>4} |"
                      + median_p99_cells(lat["step_many"]) + median_p99_cells(lat["singles"]) + " |"
                      + f"{sps['step_many']:>12.0f}{sps['singles']:>11.0f}{c['ratio']:>7.2f}x |"
                      + f"{c['step_many_gflops']:>8.1f}{c['single_over_floor']:>13.2f}")
+    return "\n".join(lines)
+
+
+def step_many_peak_table(cases: List[Dict]) -> str:
+    """Every mode's step_many against the peak of the instruction its GEMM runs on."""
+    head = (f"{'cell':<8}{'mode':<7}{'H':>6}{'B':>4} |{'tick median':>12}{'p99':>8} |"
+            f"{'GOP/s':>7} |{'peak of':>8}{'GOP/s':>7} |{'of peak':>8}")
+    lines = [head, "-" * len(head)]
+    for c in cases:
+        lines.append(f"{c['cell']:<8}{c['mode']:<7}{c['hidden_size']:>6}{c['batch']:>4} |"
+                     + median_p99_cells(c["latency"]["step_many"]) + " |"
+                     + f"{c['step_many_gflops']:>7.0f} |{c['peak']:>8}{c['peak_gops']:>7.0f} |"
+                     + f"{c['fraction_of_peak']:>7.0%}")
     return "\n".join(lines)
 
 
@@ -100,11 +118,16 @@ def throughput_report(results: Dict) -> str:
             formats_table(results["formats"])))
         peers = peers_table(results["formats"])
         if peers:
-            sections.append(("fp32 peers against lnfast's formats (ratios of medians, peer / lnfast)",
-                             peers))
+            sections.append(("Peers (ONNX Runtime, PyTorch eager, OpenVINO f32/bf16) against lnfast's "
+                             "formats (ratios of medians, peer / lnfast)", peers))
     if results.get("step_many"):
-        sections.append(("step_many vs B separate stream.step(x, out) calls; a tick advances all "
+        sections.append(("step_many (fp32) vs B separate stream.step(x, out) calls; a tick advances all "
                          "B streams one step", step_many_table(results["step_many"])))
+        sections.append(("step_many against the compute peak, both measured in the same run: "
+                         "GOP/s = 2 ops per weight per stream per tick;\n"
+                         "peak = a register-only loop of the instruction the mode's GEMM runs on "
+                         "(fp32: FMA, bf16: vdpbf16ps, int8: vpdpbusd)",
+                         step_many_peak_table(results["step_many"])))
     if results.get("threads"):
         sections.append(("Intra-step threads: stream.step(x, out) with set_num_threads(1) vs (2), "
                          "outputs checked bit-identical first;\n"

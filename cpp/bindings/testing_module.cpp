@@ -57,6 +57,20 @@ void bind_testing_module(py::module_& parent) {
   m.def("int8_activations_dot", [=](const std::string& isa) {
     return probe::int8_activation_dot_products(isa_of(isa));
   }, "Whether int8 activations use integer dot products (vpdpbusd) on this ISA here.");
+  m.def("peak_kinds", [] { return probe::peak_kinds(); },
+        "The instructions compute_peak can time: fp32 (FMA), bf16 and int8 dot products.");
+  m.def("compute_peak", [=](const std::string& kind, const std::string& isa, long iterations,
+                            int repeats) {
+    const lnfast::Isa chosen = isa_of(isa);
+    probe::PeakRuns runs;
+    {
+      py::gil_scoped_release release;
+      runs = probe::compute_peak(chosen, kind, iterations, repeats);
+    }
+    return py::make_tuple(runs.ops_per_run, runs.seconds);
+  }, py::arg("kind"), py::arg("isa"), py::arg("iterations"), py::arg("repeats"),
+  "(operations per run, [seconds of each run]) of a register-only loop of one instruction: "
+  "the compute peak step_many is measured against.");
   m.def("weight_pass_seconds", [](const lnfast::Model& model, int repeats) {
     py::gil_scoped_release release;
     return probe::weight_pass_seconds(model, repeats);

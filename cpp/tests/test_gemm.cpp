@@ -22,6 +22,10 @@ using lnfast::WeightFormat;
 
 constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff
 
+// Around the register tiles' widths (AVX2 2 x 6, AVX-512 and the dot
+// products 4 x 4): whole tiles, a tail tile of each width, one input alone.
+constexpr int kBatchSizes[] = {1, 2, 3, 15, 16, 17, 33};
+
 float bf16_value(float v) {  // round to nearest even, as the packing does
   unsigned int bits;
   std::memcpy(&bits, &v, sizeof bits);
@@ -157,15 +161,16 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
     record_error(label + " input rounding (/sum|w| max|x|)", worst_input_rounding, 1.0 / 65024);
   check(ok, what);
 
-  // Bit for bit: the last input alone gives what it gave among `batch`.
-  if (batch > 1) {
-    const int t = batch - 1;
+  // Bit for bit: each input alone gives what it gave among `batch`,
+  // whichever register tile (or the tail tile) it fell in.
+  bool same = true;
+  for (int t = 0; t < batch && batch > 1; ++t) {
     std::vector<float> alone(ld, 0.0f);
     std::copy_n(&y0[t * rows], rows, alone.begin());
     run_gemm(k, m, &x[t * cols], cols, 1, alone.data(), ld, true);
-    check(std::equal(alone.begin(), alone.begin() + rows, &y[t * ld]),
-          what + ": same bits alone as in a batch");
+    same = same && std::equal(alone.begin(), alone.begin() + rows, &y[t * ld]);
   }
+  if (batch > 1) check(same, what + ": same bits alone as in a batch");
 }
 
 // A row of inputs with a NaN or an Inf gives NaN outputs for that input
@@ -194,7 +199,7 @@ void test_gemm_kernels() {
     for (WeightFormat format : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::I8})
       for (int rows : kOddSizes)
         for (int cols : kOddSizes)
-          for (int batch : {1, 3})
+          for (int batch : kBatchSizes)
             // 1000 x 1000 once, as a GEMV: the emulated runs stay short.
             if (batch == 1 || rows * cols < 1000 * 1000) test_one(p, format, rows, cols, batch, rng);
     // Inputs near the ends of float's normal range, held to the same
@@ -205,7 +210,7 @@ void test_gemm_kernels() {
     // +128 taken back out) or the widening path, against the same grid.
     for (int rows : kOddSizes)
       for (int cols : kOddSizes)
-        for (int batch : {1, 3})
+        for (int batch : kBatchSizes)
           if (batch == 1 || rows * cols < 1000 * 1000)
             test_one(p, WeightFormat::I8, rows, cols, batch, rng, 1.0f, true);
     for (float x_scale : {1e-36f, 1e30f}) test_one(p, WeightFormat::I8, 17, 37, 3, rng, x_scale, true);

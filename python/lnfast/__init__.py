@@ -44,8 +44,9 @@ def set_num_threads(n: int) -> None:
     """Threads a single step may use (default 1). With n > 1, layers with
     at least 256K weights split their GEMM rows between the caller and n - 1
     helper threads that spin briefly between steps; results are identical
-    to one thread. Pays off from H = 512 up; keep 1 when many streams
-    already keep every core busy.
+    to one thread. Pays off from H = 256 up when a core is free; on a busy
+    machine the caller takes any part a helper has not started, so it
+    costs little, but keep 1 when many streams already keep every core busy.
 
     Raises TypeError when n is not an int, and ValueError when n < 1 or n
     exceeds available_cpus(): helpers beyond the CPUs only spin against

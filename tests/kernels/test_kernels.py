@@ -97,7 +97,8 @@ def test_activation_tails(isa, n):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("rows", ODD_SIZES)
 @pytest.mark.parametrize("cols", ODD_SIZES)
-@pytest.mark.parametrize("batch", [1, 3, 9, 70])
+# Around the register tiles' widths (AVX2 2 x 6, AVX-512 4 x 4), and past one time block.
+@pytest.mark.parametrize("batch", [1, 2, 3, 15, 16, 17, 33, 70])
 def test_gemm(isa, rows, cols, batch):
     rng = np.random.default_rng(rows * 31 + cols)
     W = rng.standard_normal((rows, cols)).astype(np.float32)

@@ -9,8 +9,10 @@
 // when the OS reports the instructions.
 #include <arm_neon.h>
 
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cache_size.hpp"
 #include "kernels/dot_inputs.hpp"
 #include "kernels/neon_dot.hpp"
 
@@ -22,6 +24,8 @@ struct D {
   static constexpr int kGroup = 2;
   static constexpr int kXWords = 1;
   static constexpr int kBatchTile = 4;
+  // Float sums that start from y and are stored as they are.
+  static constexpr bool kSumsInY = true;
   using T = unsigned short;
   using XWord = unsigned int;
   using WReg = bfloat16x8_t;

@@ -11,8 +11,10 @@
 // when the OS reports the instructions.
 #include <arm_neon.h>
 
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cache_size.hpp"
 #include "kernels/dot_inputs.hpp"
 #include "kernels/neon_dot.hpp"
 

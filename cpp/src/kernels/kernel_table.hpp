@@ -71,6 +71,15 @@ struct KernelTable {
   // benchmark's floor, a pass over the weight bytes with no math.
   float (*stream_read)(const float* p, long n);
 
+  // The benchmark's compute peak: `iterations` rounds of independent FMAs
+  // (or bf16 / int8 dot products) on registers alone, enough chains to
+  // fill every pipe through its latency. Each returns the arithmetic
+  // operations it did (a multiply and an add are two); null where the
+  // table has no such instruction.
+  double (*fma_peak)(long iterations);
+  double (*bf16_dot_peak)(long iterations);
+  double (*i8_dot_peak)(long iterations);
+
   // gemm_bf16 wants its weights paired along k (AVX512_BF16 dot products)
   // rather than panels interleaved by 16-bit halves; see pack_matrix.
   bool bf16_pairs_along_k;

@@ -63,21 +63,25 @@ struct LoadI8 {
   }
 };
 
+#include "kernels/slice_prefetch.inl"
+
 // NP panels of a block (whose columns are kstride elements apart) against
 // NT inputs: NP*NT independent FMA chains, each weight load serving NT.
 template <class L, int NP, int NT>
 inline void gemm_block(const typename L::T* w, long kstride, const float* scales,
                        int cols, const float* x, int ldx, float* y, int ldy,
-                       bool accumulate) {
+                       bool accumulate, Prefetch ahead = {}) {
   reg acc[NP][NT];
   for (int j = 0; j < NP; ++j)
     for (int t = 0; t < NT; ++t)
       acc[j][t] = (accumulate && !L::kScaled)
                       ? V::load(y + static_cast<long>(t) * ldy + j * W)
                       : V::zero();
+  PrefetchCursor prefetch(ahead, cols);
   for (int k = 0; k < cols; ++k) {
     reg wj[NP];
     L::template panels<NP>(w + k * kstride, wj);
+    prefetch.step();
     for (int t = 0; t < NT; ++t) {
       const reg xt = V::set1(x[static_cast<long>(t) * ldx + k]);
       for (int j = 0; j < NP; ++j) acc[j][t] = V::fma(wj[j], xt, acc[j][t]);
@@ -95,53 +99,89 @@ inline void gemm_block(const typename L::T* w, long kstride, const float* scales
     }
 }
 
-// Several inputs through NP (<= 4) panels of a block.
+// The register tile of the batched GEMM: kTilePanels panels by
+// kTileInputs inputs, as many chains as keep both FMA pipes busy through
+// their latency, with the tile's weights and one broadcast input still in
+// registers (AVX-512's 32: 4 x 4 + 4 + 1; AVX2's 16: 2 x 6 + 2 + 1). An
+// even number of panels, so a tile never splits a bfloat16 pair.
+constexpr int kTilePanels = V::kRegisters >= 32 ? 4 : 2;
+constexpr int kTileInputs = V::kRegisters >= 32 ? 4 : 6;
+
+// The last batch % kTileInputs inputs as one narrower tile, not one by one:
+// a single input has only NP chains, too few to hide the FMA latency.
+template <class L, int NP, int R = kTileInputs - 1>
+inline void gemm_tail_tile(int count, const typename L::T* w, long kstride,
+                           const float* scales, int cols, const float* x, int ldx,
+                           float* y, int ldy, bool accumulate) {
+  if constexpr (R >= 1) {
+    if (count == R)
+      return gemm_block<L, NP, R>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
+    gemm_tail_tile<L, NP, R - 1>(count, w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
+  }
+}
+
+// Every input through NP (<= kTilePanels) panels of a block, over `cols`
+// columns, the full tiles sharing out the prefetch `ahead`.
 template <class L, int NP>
 void gemm_panels(const typename L::T* w, long kstride, const float* scales,
                  int cols, const float* x, int ldx, int batch, float* y,
-                 int ldy, bool accumulate) {
-  // Enough accumulators to keep the FMA units busy, few enough to stay in
-  // registers (32 with AVX-512, 16 with AVX2).
-  constexpr int NT = V::kRegisters >= 32 ? 4 : 2;
-  // Unscaled formats walk the weights in column slices that stay in L1
-  // while every group of NT inputs passes over them. Partial sums go
-  // through y between slices: a float stored and reloaded is exact, so each
-  // output is still one FMA chain over k in order. (Scaled sums cannot be
-  // parked in y, so int8 takes the whole width at once; its weights are a
-  // quarter of the bytes anyway.)
-  constexpr int kSlice =
-      L::kScaled ? (1 << 30) : 16384 / (NP * W * static_cast<int>(sizeof(typename L::T)));
-  for (int k0 = 0; k0 < cols; k0 += kSlice) {
-    const int width = cols - k0 < kSlice ? cols - k0 : kSlice;
-    const bool acc = accumulate || k0 > 0;
-    const typename L::T* wk = w + k0 * kstride;
-    int t = 0;
-    for (; t + NT <= batch; t += NT)
-      gemm_block<L, NP, NT>(wk, kstride, scales, width,
-                            x + static_cast<long>(t) * ldx + k0, ldx,
-                            y + static_cast<long>(t) * ldy, ldy, acc);
-    for (; t < batch; ++t)
-      gemm_block<L, NP, 1>(wk, kstride, scales, width,
-                           x + static_cast<long>(t) * ldx + k0, ldx,
-                           y + static_cast<long>(t) * ldy, ldy, acc);
+                 int ldy, bool accumulate, Prefetch ahead) {
+  const int tiles = batch / kTileInputs;
+  for (int i = 0; i < tiles; ++i) {
+    const long t = static_cast<long>(i) * kTileInputs;
+    gemm_block<L, NP, kTileInputs>(w, kstride, scales, cols, x + t * ldx, ldx, y + t * ldy,
+                                   ldy, accumulate, ahead.part(i, tiles));
+  }
+  const long t = static_cast<long>(tiles) * kTileInputs;
+  if (t < batch)
+    gemm_tail_tile<L, NP>(static_cast<int>(batch - t), w, kstride, scales, cols, x + t * ldx,
+                          ldx, y + t * ldy, ldy, accumulate);
+}
+
+// Panels [J, N) of a block of N, kTilePanels at a time, over one slice;
+// each group takes its share of the prefetch, in the order of the bytes.
+template <class L, int N, int J = 0>
+inline void gemm_slice_panels(const typename L::T* w, const float* scales, int cols,
+                              const float* x, int ldx, int batch, float* y, int ldy,
+                              bool accumulate, Prefetch ahead) {
+  if constexpr (J < N) {
+    constexpr int NP = N - J < kTilePanels ? N - J : kTilePanels;
+    const long from = ahead.lines * J / N, to = ahead.lines * (J + NP) / N;
+    gemm_panels<L, NP>(w + J * W, static_cast<long>(N) * W, scales ? scales + J * W : nullptr,
+                       cols, x, ldx, batch, y + J * W, ldy, accumulate,
+                       Prefetch{ahead.first + 64 * from, to - from});
+    gemm_slice_panels<L, N, J + NP>(w, scales, cols, x, ldx, batch, y, ldy, accumulate, ahead);
   }
 }
 
 // One block of N panels. A single input uses all N panels as independent
-// chains (latency, not registers, limits a GEMV); several inputs go through
-// at most 4 panels at a time so that N*NT accumulators fit in registers.
+// chains (latency, not registers, limits a GEMV). Several inputs walk the
+// block in column slices that stay in L1 while every tile of inputs
+// passes over them; all of a slice's panels are taken before the next
+// slice, so the block is still read front to back, and the slice's tiles
+// prefetch the next one (slice_prefetch.inl).
+// Partial sums go through y between slices: a float stored and reloaded
+// is exact, so each output is still one FMA chain over k in order.
+// (Scaled sums cannot be parked in y, so int8 takes the whole width at
+// once; its weights are a quarter of the bytes.)
 template <class L, int N>
 void gemm_block_of(const typename L::T* w, const float* scales, int cols,
                    const float* x, int ldx, int batch, float* y, int ldy,
-                   bool accumulate) {
+                   bool accumulate, const typename L::T* end, long slice_bytes) {
   constexpr long kstride = static_cast<long>(N) * W;
   if (batch == 1)
     return gemm_block<L, N, 1>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
-  constexpr int kFirst = N > 4 ? 4 : N;
-  gemm_panels<L, kFirst>(w, kstride, scales, cols, x, ldx, batch, y, ldy, accumulate);
-  if constexpr (N > 4)
-    gemm_panels<L, N - 4>(w + 4 * W, kstride, scales ? scales + 4 * W : nullptr,
-                          cols, x, ldx, batch, y + 4 * W, ldy, accumulate);
+  const long per_column = kstride * static_cast<long>(sizeof(typename L::T));
+  const int slice = L::kScaled || slice_bytes >= per_column * cols
+                        ? cols
+                        : static_cast<int>(slice_bytes / per_column);
+  for (int k0 = 0; k0 < cols; k0 += slice) {
+    const int width = cols - k0 < slice ? cols - k0 : slice;
+    const typename L::T* wk = w + k0 * kstride;
+    const long span = static_cast<long>(sizeof(typename L::T)) * width * kstride;
+    gemm_slice_panels<L, N>(wk, scales, width, x + k0, ldx, batch, y, ldy, accumulate || k0 > 0,
+                            bytes_after(wk + width * kstride, span, end));
+  }
 }
 
 template <class L>
@@ -149,6 +189,8 @@ void gemm_any(const typename L::T* packed, const float* scales, int rows,
               int cols, const float* x, int ldx, int batch, float* y, int ldy,
               bool accumulate) {
   const int panels = rows / W;
+  const typename L::T* end = packed + static_cast<long>(rows) * cols;
+  const long slice_bytes = gemm_slice_bytes();
   // Time blocks small enough for their inputs to stay in cache while every
   // weight block passes over them.
   constexpr int kTimeBlock = 64;
@@ -161,14 +203,14 @@ void gemm_any(const typename L::T* packed, const float* scales, int rows,
       const float* sc = scales ? scales + p * W : nullptr;
       float* yb = yt + p * W;
       switch (panels - p < kBlockPanels ? panels - p : kBlockPanels) {
-        case 1: gemm_block_of<L, 1>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 2: gemm_block_of<L, 2>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 3: gemm_block_of<L, 3>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 4: gemm_block_of<L, 4>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 5: gemm_block_of<L, 5>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 6: gemm_block_of<L, 6>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        case 7: gemm_block_of<L, 7>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
-        default: gemm_block_of<L, 8>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate); break;
+        case 1: gemm_block_of<L, 1>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 2: gemm_block_of<L, 2>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 3: gemm_block_of<L, 3>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 4: gemm_block_of<L, 4>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 5: gemm_block_of<L, 5>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 6: gemm_block_of<L, 6>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        case 7: gemm_block_of<L, 7>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
+        default: gemm_block_of<L, 8>(w, sc, cols, xt, ldx, len, yb, ldy, accumulate, end, slice_bytes); break;
       }
     }
   }
@@ -411,9 +453,36 @@ float stream_read(const float* p, long n) {
   return total;
 }
 
+// Twelve chains: more than latency x pipes on the cores this runs on
+// (Zen 5: 4 cycles x 2), and with the two constants within AVX2's 16
+// registers.
+constexpr int kPeakChains = 12;
+
+double fma_peak(long iterations) {
+  // Read at run time: with known constants GCC folds the scalar loop away
+  // (a * m + c converges in float, so it computes the end result).
+  static volatile float start = 1.0f, scale = 0.9999999f, shift = 1e-7f;
+  reg a[kPeakChains];
+  for (int j = 0; j < kPeakChains; ++j) a[j] = V::set1(start + 0.001f * static_cast<float>(j));
+  const reg m = V::set1(scale), c = V::set1(shift);
+  for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kPeakChains; ++j) {
+      const reg r = V::fma(a[j], m, c);
+      a[j] = r;
+    }
+  }
+  reg sum = a[0];
+  for (int j = 1; j < kPeakChains; ++j) sum = V::add(sum, a[j]);
+  volatile float sink = V::reduce_add(sum);  // the chains are not dead code
+  (void)sink;
+  return 2.0 * W * kPeakChains * static_cast<double>(iterations);
+}
+
 constexpr KernelTable make_table(Isa isa) {
   return KernelTable{isa,     W,           kBlockPanels, gemm, gemm_bf16, gemm_i8, gemm_i8_act8, moments,
                      normalize, add,       mul_add,     lerp,
                      lerp_scalar, sigmoid, tanh_kernel, relu,
-                     lstm_cell, lstm_hidden, stream_read, false, false, false};
+                     lstm_cell, lstm_hidden, stream_read, fma_peak, nullptr, nullptr,
+                     false, false, false};
 }

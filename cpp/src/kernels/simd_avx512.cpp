@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "kernels/cache_size.hpp"
 #include "kernels/dot_inputs.hpp"
 #include "kernels/kernel_table.hpp"
 

@@ -39,8 +39,9 @@ void WorkerPool::stop_workers() {
 }
 
 void WorkerPool::set_threads(int n) {
-  if (n < 1)
-    throw std::invalid_argument("the number of threads must be >= 1, got " +
+  if (n < 1 || n >= (1 << kPartBits))
+    throw std::invalid_argument("the number of threads must be in [1, " +
+                                std::to_string((1 << kPartBits) - 1) + "], got " +
                                 std::to_string(n));
   std::lock_guard<std::mutex> config(config_);
   std::lock_guard<std::mutex> owner(owner_);  // no job runs while resizing
@@ -51,7 +52,7 @@ void WorkerPool::set_threads(int n) {
   // to run: a job posted before that would otherwise go unseen.
   const unsigned long long start = generation_.load();
   for (int i = 1; i < n; ++i)
-    workers_.emplace_back(&WorkerPool::worker_loop, this, i, start);
+    workers_.emplace_back(&WorkerPool::worker_loop, this, start);
 }
 
 void WorkerPool::run(Task task, void* context) {
@@ -72,16 +73,44 @@ void WorkerPool::run(Task task, void* context) {
   task_ = task;
   context_ = context;
   pending_.store(parts - 1, std::memory_order_relaxed);
+  // Parts 1.. are claimed, by a helper or by this caller: a helper the OS
+  // has not scheduled (another process holds its core) would otherwise
+  // leave the caller waiting for a time slice, which made two threads
+  // 2x slower than one on a loaded machine.
+  const unsigned long long job = generation_.load(std::memory_order_relaxed) + 1;
+  claims_.store(job << kPartBits | 1u, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(park_mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(job, std::memory_order_release);
   }
   park_.notify_all();
   task(context, 0, parts);
+  run_claimed_parts(job, parts);
   while (pending_.load(std::memory_order_acquire) != 0) LNFAST_PAUSE();
 }
 
-void WorkerPool::worker_loop(int index, unsigned long long seen) {
+bool WorkerPool::claim_part(unsigned long long job, int parts, int* part) {
+  unsigned long long word = claims_.load(std::memory_order_acquire);
+  for (;;) {
+    const unsigned long long next = word & ((1u << kPartBits) - 1);
+    if (word >> kPartBits != job || next >= static_cast<unsigned long long>(parts)) return false;
+    if (claims_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel)) {
+      *part = static_cast<int>(next);
+      return true;
+    }
+  }
+}
+
+void WorkerPool::run_claimed_parts(unsigned long long job, int parts) {
+  // task_ and context_ are this job's: the next job is posted only after
+  // every claimed part has counted itself done.
+  for (int part; claim_part(job, parts, &part);) {
+    task_(context_, part, parts);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void WorkerPool::worker_loop(unsigned long long seen) {
   for (;;) {
     auto spin_until = std::chrono::steady_clock::now() + kSpinFor;
     unsigned long long now_gen;
@@ -99,8 +128,7 @@ void WorkerPool::worker_loop(int index, unsigned long long seen) {
     }
     if (stopping_.load()) return;
     seen = now_gen;
-    task_(context_, index, parts_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_claimed_parts(now_gen, parts_);
   }
 }
 

@@ -24,7 +24,8 @@ class WorkerPool {
   int threads() const { return threads_.load(std::memory_order_relaxed); }
 
   // Runs task(context, p, parts) for every p in [0, parts), the caller
-  // taking part 0, and returns when all are done. When another caller holds
+  // taking part 0 and then any part no helper has claimed yet, and returns
+  // when all are done. When another caller holds
   // the pool (two streams stepping at once), this caller runs every part
   // itself: correct, just not parallel.
   void run(Task task, void* context);
@@ -33,15 +34,21 @@ class WorkerPool {
 
  private:
   WorkerPool() = default;
-  void worker_loop(int index, unsigned long long seen);
+  void worker_loop(unsigned long long seen);
   void stop_workers();
+  // The next unclaimed part of `job` (false when none is left or the job is over).
+  bool claim_part(unsigned long long job, int parts, int* part);
+  void run_claimed_parts(unsigned long long job, int parts);
 
   std::atomic<int> threads_{1};
   std::mutex owner_;  // held by the caller whose job is running
   std::mutex config_;
   std::vector<std::thread> workers_;
 
-  std::atomic<unsigned long long> generation_{0};
+  std::atomic<unsigned long long> generation_{0};  // the job last posted
+  // The job (high bits) and its next unclaimed part (low kPartBits).
+  static constexpr int kPartBits = 16;
+  std::atomic<unsigned long long> claims_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};
   Task task_ = nullptr;

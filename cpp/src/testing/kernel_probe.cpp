@@ -1,11 +1,13 @@
 #include "testing/kernel_probe.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "cells/projections.hpp"
+#include "kernels/kernel_table.hpp"
 #include "lnfast/model.hpp"
 #include "packing/packed_matrix.hpp"
 
@@ -92,6 +94,43 @@ std::vector<double> weight_pass_seconds(const Model& model, int repeats) {
     const auto t1 = std::chrono::steady_clock::now();
     out.push_back(std::chrono::duration<double>(t1 - t0).count());
   }
+  return out;
+}
+
+const std::vector<std::string>& peak_kinds() {
+  static const std::vector<std::string> kinds{"fp32", "bf16", "int8"};
+  return kinds;
+}
+
+PeakRuns compute_peak(Isa isa, const std::string& kind, long iterations, int repeats) {
+  // Bounded so that a call cannot run for minutes (a run is ~1 ns per iteration).
+  constexpr long kMaxIterations = 1L << 26;
+  constexpr int kMaxRepeats = 1 << 20;
+  if (iterations < 1 || iterations > kMaxIterations)
+    throw std::invalid_argument("iterations must be in [1, " + std::to_string(kMaxIterations) +
+                                "], got " + std::to_string(iterations));
+  if (repeats < 0 || repeats > kMaxRepeats)
+    throw std::invalid_argument("repeats must be in [0, " + std::to_string(kMaxRepeats) +
+                                "], got " + std::to_string(repeats));
+  const KernelTable& k = kernels_for(isa);
+  const std::vector<std::string>& kinds = peak_kinds();
+  double (*const loops[])(long) = {k.fma_peak, k.bf16_dot_peak, k.i8_dot_peak};
+  static_assert(sizeof loops / sizeof loops[0] == 3, "one loop per peak kind");
+  const auto at = std::find(kinds.begin(), kinds.end(), kind);
+  if (at == kinds.end())
+    throw std::invalid_argument("unknown peak kind '" + kind + "'; choose fp32, bf16 or int8");
+  double (*const loop)(long) = loops[at - kinds.begin()];
+  if (loop == nullptr)
+    throw std::invalid_argument(std::string("the ") + isa_name(isa) + " kernels here have no " +
+                                kind + " dot-product instruction");
+  PeakRuns out;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    out.ops_per_run = loop(iterations);
+    const auto t1 = std::chrono::steady_clock::now();
+    out.seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
+  }
+  if (repeats == 0) out.ops_per_run = loop(1) * static_cast<double>(iterations);
   return out;
 }
 

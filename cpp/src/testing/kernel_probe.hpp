@@ -2,6 +2,7 @@
 // check each against a plain reference, and for the benchmark's floor.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "lnfast/isa.hpp"
@@ -28,6 +29,18 @@ bool int8_activation_dot_products(Isa isa);
 // Seconds taken by each of `repeats` passes over the model's packed weight
 // bytes with full-width loads and no arithmetic worth the name.
 std::vector<double> weight_pass_seconds(const Model& model, int repeats);
+
+// The compute peak the benchmark measures step_many against: `repeats`
+// timed runs of `iterations` rounds of a register-only loop of one
+// instruction ("fp32": FMA; "bf16": vdpbf16ps; "int8": vpdpbusd) in this
+// ISA's kernel table, and the arithmetic operations each run does.
+struct PeakRuns {
+  double ops_per_run = 0;
+  std::vector<double> seconds;
+};
+// The kinds, in the order the benchmark reports them.
+const std::vector<std::string>& peak_kinds();
+PeakRuns compute_peak(Isa isa, const std::string& kind, long iterations, int repeats);
 
 }  // namespace probe
 }  // namespace lnfast
