@@ -205,10 +205,9 @@ float widen_bf16(unsigned short b) {
 
 // Fills each stored row of the source into the panels: `convert(r, src,
 // buffer)` returns the row's stored elements (src itself or buffer) or
-// null with `problem` set.
+// null, having written the problem where its caller reads it.
 template <class T, class Convert>
-void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, std::string& problem,
-               Convert convert) {
+void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, Convert convert) {
   T* panels = reinterpret_cast<T*>(const_cast<void*>(m.weights));
   const int panel = m.layout.panel_rows;
   std::vector<T> buffer(static_cast<size_t>(panel) * m.cols);
@@ -324,12 +323,12 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
   const bool stored = source.stored;
   switch (format) {
     case WeightFormat::F32:
-      pack_rows<float>(m, source, hash, problem, [&](int r, const void* src, float*) {
+      pack_rows<float>(m, source, hash, [&](int r, const void* src, float*) {
         return finite_row(src, r);
       });
       break;
     case WeightFormat::BF16:
-      pack_rows<unsigned short>(m, source, hash, problem,
+      pack_rows<unsigned short>(m, source, hash,
                                 [&](int r, const void* src, unsigned short* out) -> const unsigned short* {
         if (stored) {
           const unsigned short* row = static_cast<const unsigned short*>(src);
@@ -347,7 +346,7 @@ PackedMatrix pack_view(const MatrixView& source, const KernelTable& kernels,
       });
       break;
     case WeightFormat::I8:
-      pack_rows<signed char>(m, source, hash, problem,
+      pack_rows<signed char>(m, source, hash,
                              [&](int r, const void* src, signed char* out) -> const signed char* {
         if (stored) {
           const signed char* row = static_cast<const signed char*>(src);
