@@ -432,6 +432,25 @@ void read_stored(const PackedMatrix& m, void* elements, float* row_scales) {
     std::copy(m.row_scales, m.row_scales + m.logical_rows, row_scales);
 }
 
+void copy_stored_elements(const PackedMatrix& from, PackedMatrix& to) {
+  with_elements(from, [&](auto* source) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(source)>>;
+    T* target = static_cast<T*>(const_cast<void*>(to.weights));
+    const int panel = to.layout.panel_rows;
+    std::vector<T> buffer(static_cast<size_t>(panel) * from.cols);
+    std::vector<const T*> rows(static_cast<size_t>(panel));
+    for (int r0 = 0; r0 < from.logical_rows; r0 += panel) {
+      const int count = std::min(panel, from.logical_rows - r0);
+      for (int lane = 0; lane < count; ++lane) {
+        T* row = buffer.data() + static_cast<size_t>(lane) * from.cols;
+        gather_row(from, source, r0 + lane, row);
+        rows[lane] = row;
+      }
+      scatter_panel(to, target, r0, count, rows.data());
+    }
+  });
+}
+
 void unpack_values(const PackedMatrix& m, float* out) {
   with_elements(m, [&](auto* panels) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(panels)>>;

@@ -127,6 +127,12 @@ void read_stored(const PackedMatrix& m, void* elements, float* row_scales);
 // Every stored_value row-major into out (logical_rows x cols floats).
 void unpack_values(const PackedMatrix& m, float* out);
 
+// Every stored element of `from` into `to`, a matrix of the same format and
+// sizes in any panel layout, a panel of rows at a time through their stored
+// form (the u8 offset of either layout undone and redone): what relayout
+// copies. Scales are not touched.
+void copy_stored_elements(const PackedMatrix& from, PackedMatrix& to);
+
 // fp32 panels of a dense row-major matrix as pack_matrix lays them
 // (PanelOrder::Plain), for probes that call a GEMM kernel directly.
 std::vector<float> pack_panels(const std::vector<float>& w, int rows, int cols,
