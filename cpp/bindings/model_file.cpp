@@ -138,6 +138,24 @@ void bind_model_file(py::module_& m) {
   m.def("is_mapped", [](const Model& model) { return model.weight_source() != nullptr; },
         py::arg("model"));
   m.def("describe_model_file", &describe, py::arg("path"));
+  // A checkpoint mapped for reading in place: a read-only buffer whose
+  // pages read as zeros, and `damaged` turns true, if the file is cut
+  // short under it, instead of SIGBUS killing the process. The buffer
+  // keeps the mapping alive (numpy views of it hold this object).
+  py::class_<mf::MappedFile, std::shared_ptr<mf::MappedFile>>(m, "GuardedMapping",
+                                                             py::buffer_protocol())
+      .def(py::init([](const std::string& path, bool populate) {
+             py::gil_scoped_release release;
+             return std::make_shared<mf::MappedFile>(path, populate);
+           }),
+           py::arg("path"), py::arg("populate") = false)
+      .def_buffer([](mf::MappedFile& f) {
+        return py::buffer_info(const_cast<unsigned char*>(f.data()), 1,
+                               py::format_descriptor<unsigned char>::format(), 1,
+                               {static_cast<py::ssize_t>(f.size())}, {1}, /*readonly=*/true);
+      })
+      .def_property_readonly("size", &mf::MappedFile::size)
+      .def_property_readonly("damaged", &mf::MappedFile::damaged);
 }
 
 }  // namespace lnfast_py

@@ -8,8 +8,10 @@ transpose into this form once, at load time.
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -35,6 +37,11 @@ def float32_array(value, name: str, shape: tuple) -> np.ndarray:
 def _real_array(value, name: str, shape: tuple) -> np.ndarray:
     """float32_array, checked for NaN and Inf too."""
     arr = float32_array(value, name, shape)
+    _check_finite(arr, name)
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
     # A finite sum proves every element finite (a NaN or Inf would carry
     # through), in one pass with no temporary; only an overflowing or truly
     # non-finite array pays for the element-wise test.
@@ -43,6 +50,33 @@ def _real_array(value, name: str, shape: tuple) -> np.ndarray:
     if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
         raise ValueError(f"{name} holds a non-finite value at flat index {bad}")
+
+
+# Inside matrices_checked_by_model(), cells leave their weight matrices'
+# NaN/Inf check to the lnfast.Model they are built for.
+_MATRICES_CHECKED_HERE: ContextVar[bool] = ContextVar("lnfast_matrices_checked_here", default=True)
+
+
+@contextmanager
+def matrices_checked_by_model() -> Iterator[None]:
+    """For a loader that hands the cells it builds straight to lnfast.Model:
+    the cells skip their pass over every weight-matrix element for NaN
+    and Inf, because the core makes that very check while it packs them
+    (same words, "holds a non-finite value"); a load then reads each
+    weight once instead of twice. Cells built here must not be used
+    otherwise until ``check_matrices()`` has passed. Shapes, dtypes, biases
+    and norms are checked as always. Per thread and per task (a ContextVar)."""
+    token = _MATRICES_CHECKED_HERE.set(False)
+    try:
+        yield
+    finally:
+        _MATRICES_CHECKED_HERE.reset(token)
+
+
+def _matrix_array(value, name: str, shape: tuple) -> np.ndarray:
+    arr = float32_array(value, name, shape)
+    if _MATRICES_CHECKED_HERE.get():
+        _check_finite(arr, name)
     return arr
 
 
@@ -181,7 +215,7 @@ class _Cell:
             if w_hr_arr.ndim != 2 or w_hr_arr.shape[0] == 0 or w_hr_arr.shape[1] != hidden:
                 raise ValueError(f"{self.family}: w_hr must have shape (proj_size, {hidden}) "
                                  f"to match w_hh's hidden size {hidden}, got {w_hr_arr.shape}")
-            self.w_hr = _real_array(w_hr_arr, f"{self.family}.w_hr", w_hr_arr.shape)
+            self.w_hr = _matrix_array(w_hr_arr, f"{self.family}.w_hr", w_hr_arr.shape)
         if w_ih_arr.ndim != 2 or w_ih_arr.shape[0] != self.gates * hidden or w_ih_arr.shape[1] == 0:
             raise ValueError(
                 f"{self.family}: w_ih must have shape ({self.gates * hidden}, input_size) "
@@ -189,8 +223,8 @@ class _Cell:
         self.hidden_size = hidden
         self.input_size = int(w_ih_arr.shape[1])
         rows = self.gates * hidden
-        self.w_ih = _real_array(w_ih_arr, f"{self.family}.w_ih", (rows, self.input_size))
-        self.w_hh = _real_array(w_hh_arr, f"{self.family}.w_hh", (rows, self.output_size))
+        self.w_ih = _matrix_array(w_ih_arr, f"{self.family}.w_ih", (rows, self.input_size))
+        self.w_hh = _matrix_array(w_hh_arr, f"{self.family}.w_hh", (rows, self.output_size))
         self.b_ih = _optional_array(b_ih, f"{self.family}.b_ih", (rows,))
         self.b_hh = _optional_array(b_hh, f"{self.family}.b_hh", (rows,))
         if norm not in self._norm_choices:
@@ -246,6 +280,13 @@ class _Cell:
         """(w_ih, w_hh, w_hr): the arrays lnfast.Model packs in place, w_hr
         None without a projection."""
         return self.w_ih, self.w_hh, self.w_hr
+
+    def check_matrices(self) -> None:
+        """The NaN/Inf check of the weight matrices that a cell built inside
+        matrices_checked_by_model() left out: ValueError naming the first."""
+        for name in ("w_ih", "w_hh", "w_hr"):
+            if getattr(self, name) is not None:
+                _check_finite(getattr(self, name), f"{self.family}.{name}")
 
     # The core spec is derived data: pickles carry the arrays and options.
     def __getstate__(self):

@@ -11,12 +11,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .errors import LayoutError
-from .formats import read_checkpoint
+from .formats import mapped_checkpoint, read_checkpoint
 from .formats.reader import Source
 from .layouts import (Candidate, CheckpointSummary, LoadOptions, Mapping, NormKeys, TensorInfo,
                       TensorSet, choose, convert_mapping, find_networks, normalize_prefix)
 from .layouts.layer_plan import LayerPlan
 from .bidirectional import Bidirectional
+from .cells import matrices_checked_by_model
 from .model import Model
 from . import model_file
 
@@ -78,8 +79,10 @@ def load(path: Source, layout: Layout = None, prefix: Optional[str] = None,
     if model_file.is_model_file(path):
         return model_file.load(path, layout=layout, prefix=prefix, **options)
     LoadOptions.parse(options)  # a bad option fails before the file is read
-    checkpoint = read_checkpoint(path)
-    return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)
+    # The model packs the tensors straight from the file's mapping and
+    # keeps none of them (docs/speed.md#loading).
+    with mapped_checkpoint(path) as checkpoint:
+        return load_tensors(checkpoint.tensors, checkpoint.path, layout, prefix, **options)
 
 
 def read_tensors(path: Source) -> Dict[str, np.ndarray]:
@@ -162,26 +165,41 @@ def _plans(tensors: TensorSet, layout: Layout, prefix: Optional[str]
 def _model(tensors: TensorSet, plans: List[LayerPlan], options: LoadOptions,
            candidate: Optional[Candidate]) -> Union[Model, Bidirectional]:
     plans = options.apply(plans)
-    cells = _cells(tensors, plans)
-    if candidate is not None and candidate.directions == 2:
-        pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
-        return Bidirectional(pairs, isa=options.isa, weights=options.weights,
-                             activations=options.activations)
-    return Model(cells, isa=options.isa, weights=options.weights,
-                 activations=options.activations)
+    # The core checks every matrix element as it packs: the cells need not
+    # read them first (one pass over the weights, not two).
+    with matrices_checked_by_model():
+        cells = _cells(tensors, plans)
+    try:
+        if candidate is not None and candidate.directions == 2:
+            pairs = list(zip(cells[0::2], cells[1::2]))  # (forward, backward) per layer
+            return Bidirectional(pairs, isa=options.isa, weights=options.weights,
+                                 activations=options.activations)
+        return Model(cells, isa=options.isa, weights=options.weights,
+                     activations=options.activations)
+    except ValueError:
+        # A NaN or Inf in a matrix: name its layer and prefix as for any
+        # other bad tensor.
+        _each_layer(tensors, plans, lambda k: cells[k].check_matrices())
+        raise
 
 
 def _cells(tensors: TensorSet, plans: List[LayerPlan]) -> list:
-    cells = []
+    cells: list = []
+    _each_layer(tensors, plans, lambda k: cells.append(plans[k].to_cell()))
+    return cells
+
+
+def _each_layer(tensors: TensorSet, plans: List[LayerPlan], action) -> None:
+    """action(k) for every layer, a ValueError raised as a LayoutError that
+    names the layer and where its tensors came from."""
     for k, plan in enumerate(plans):
         try:
-            cells.append(plan.to_cell())
+            action(k)
         except ValueError as error:
             # Options were checked already: what is left is the data itself
             # (a NaN in a weight, say); say which layer it came from.
             where = f"at prefix {plan.source_prefix!r}" if plan.source_prefix else "at the top level"
             raise LayoutError(tensors.origin, f"layer {k} {where}: {error}") from None
-    return cells
 
 
 def _status(tensors: TensorSet, candidate: Candidate) -> str:

@@ -15,7 +15,7 @@
 namespace lnfast {
 namespace model_file {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+MappedFile::MappedFile(const std::string& path, bool populate) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ModelFileError(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st;
@@ -33,7 +33,13 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     throw ModelFileError(path, "the file is empty");
   }
   size_ = static_cast<std::size_t>(st.st_size);
-  void* p = mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+#if defined(MAP_POPULATE)
+  const int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+#else
+  const int flags = MAP_SHARED;
+  (void)populate;
+#endif
+  void* p = mmap(nullptr, size_, PROT_READ, flags, fd, 0);
   const int e = errno;
   ::close(fd);  // the mapping keeps the file
   if (p == MAP_FAILED) throw ModelFileError(path, std::string("cannot map: ") + std::strerror(e));

@@ -1,5 +1,7 @@
-// A model file mapped read-only, guarded against truncation while mapped
-// (sigbus_guard.hpp), as the WeightSource of the models stepping from it.
+// A file mapped read-only, guarded against truncation while mapped
+// (sigbus_guard.hpp): a model file, as the WeightSource of the models
+// stepping from it, or a checkpoint whose storages the packer reads in
+// place (lnfast.formats, through the bindings' GuardedMapping).
 #pragma once
 
 #include <cstddef>
@@ -15,8 +17,10 @@ namespace model_file {
 class MappedFile : public WeightSource {
  public:
   // Throws ModelFileError when the file cannot be opened, is empty, or
-  // cannot be mapped.
-  explicit MappedFile(const std::string& path);
+  // cannot be mapped. `populate` maps every page in up front
+  // (MAP_POPULATE), in one system call instead of a fault per few pages,
+  // for a reader that reads all of them.
+  explicit MappedFile(const std::string& path, bool populate = false);
   ~MappedFile() override;
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -11,6 +11,6 @@ file names; see safe_unpickler.py.
 """
 
 from .checkpoint import FORMATS, Checkpoint
-from .reader import read_checkpoint
+from .reader import mapped_checkpoint, read_checkpoint
 
-__all__ = ["Checkpoint", "FORMATS", "read_checkpoint"]
+__all__ = ["Checkpoint", "FORMATS", "mapped_checkpoint", "read_checkpoint"]

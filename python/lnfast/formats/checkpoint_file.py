@@ -1,7 +1,10 @@
 """A checkpoint file opened for reading, and bounded file-like views of it.
 
 Everything the readers take from the file is copied into memory they own,
-by pread on the one descriptor opened here - never through a memory map:
+by pread on the one descriptor opened here - never through a plain memory
+map - except the storages ``lnfast.load`` packs in place (``map_storages``):
+those are viewed through the core's guarded mapping, see ``storage_bytes``.
+Why pread:
  - a memory map turns a concurrent truncation (torch.save rewriting the
    file in place, say) into SIGBUS, which kills the whole process; a read
    merely comes back short, and a short read - or a size or mtime that
@@ -22,6 +25,8 @@ import errno
 import io
 import os
 import stat
+
+import numpy as np
 
 from .problem import FormatProblem
 
@@ -51,8 +56,11 @@ def _not_regular(mode: int) -> str | None:
 class CheckpointFile:
     """One open, regular file; use as a context manager."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, map_storages: bool = False):
         self.path = path
+        self._map_storages = map_storages
+        self._guarded = None  # the core's GuardedMapping, once mapped
+        self._mapping = None  # a uint8 view of all of it
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             info = os.fstat(descriptor)
@@ -95,6 +103,33 @@ class CheckpointFile:
         """One pread into `view`: how many bytes came (0 at the end)."""
         return os.preadv(self._descriptor, [view], offset)
 
+    def storage_bytes(self, offset: int, length: int):
+        """Bytes [offset, offset + length) of the file as a read-only numpy
+        array. Opened with ``map_storages``, a view of the file's guarded
+        mapping (the core's ``GuardedMapping``): no copy, and a file cut
+        short meanwhile reads zeros instead of raising SIGBUS, so whoever
+        uses the view must check ``has_changed()`` once done with it
+        (``formats.mapped_checkpoint`` does). Otherwise a private copy."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
+                                f"end of the {self.size}-byte file")
+        if not self._map_storages:
+            data = np.empty(length, dtype=np.uint8)
+            self.read_into(offset, data)
+            return data
+        if self._mapping is None:
+            self._map()
+        return self._mapping[offset : offset + length]
+
+    def _map(self) -> None:
+        from .. import _core  # the compiled core owns the SIGBUS guard
+
+        # The descriptor's own name: what fstat checked is what is mapped.
+        # Every page mapped in by one call: the packer reads them all, and
+        # a fault per 64 KiB costs more (docs/speed.md#loading).
+        self._guarded = _core.GuardedMapping(self.reopenable_path, populate=True)
+        self._mapping = np.frombuffer(self._guarded, dtype=np.uint8)
+
     def stream(self, start: int, end: int) -> "RegionReader":
         return RegionReader(self, start, min(end, self.size))
 
@@ -109,10 +144,15 @@ class CheckpointFile:
 
     def has_changed(self) -> bool:
         """Whether the file was truncated, extended or written to since it
-        was opened (a rewrite to the same size changes its mtime)."""
+        was opened (a rewrite to the same size changes its mtime), or a
+        truncation was caught reading the mapping."""
+        if self._guarded is not None and self._guarded.damaged:
+            return True
         return _identity(os.fstat(self._descriptor)) != self._identity
 
     def close(self) -> None:
+        # Views handed out keep the mapping itself alive (and guarded).
+        self._guarded = self._mapping = None
         if self._descriptor >= 0:
             os.close(self._descriptor)
             self._descriptor = -1

@@ -1,15 +1,17 @@
 """Checkpoint bytes held in memory (``bytes``, a file object's contents, a
 member of a .nemo archive), behind the interface of CheckpointFile.
 
-The readers only ever call read_at / read_into / read_some / stream and
-look at ``size``, so the same bounded, copying code reads a file on disk
-and bytes in memory: nothing is written to a temporary file, and every
+The readers only ever call read_at / read_into / read_some / stream /
+storage_bytes and look at ``size``, so the same bounded, copying code
+reads a file on disk and bytes in memory: nothing is written to a temporary file, and every
 limit that depends on the size applies unchanged. Memory cannot change
 while it is read (the bytes are a private, immutable copy), so
 ``has_changed`` is always False.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .checkpoint_file import RegionReader
 from .problem import FormatProblem
@@ -44,6 +46,14 @@ class MemorySource:
         view = memoryview(buffer).cast("B")
         if self.read_some(offset, view) != len(view):
             raise FormatProblem(f"a read ends past the end of the {self.size} bytes")
+
+    def storage_bytes(self, offset: int, length: int) -> np.ndarray:
+        """A private, writable copy of bytes [offset, offset + length), as
+        CheckpointFile gives without mapping."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
+                                f"end of the {self.size} bytes")
+        return np.frombuffer(self._data, dtype=np.uint8, count=length, offset=offset).copy()
 
     def stream(self, start: int, end: int) -> RegionReader:
         return RegionReader(self, start, min(end, self.size))

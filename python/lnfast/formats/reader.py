@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Union
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator, Union
 
 from ..errors import CheckpointError
 from . import detect
@@ -35,26 +36,64 @@ def read_checkpoint(source: Source) -> Checkpoint:
     same size-bound limits apply to bytes in memory as to a file. Every
     failure - unreadable, damaged, unsupported or unsafe content, or a file
     rewritten while it is read - raises CheckpointError naming the source.
+    The arrays are the caller's own copies.
     """
     name = source_name(source)
-    try:
-        with _open(source, name) as file:
-            try:
-                checkpoint = _read(file, nested=False)
-            except FormatProblem:
-                # A file truncated under us shows up as damage somewhere;
-                # say what really happened.
-                if file.has_changed():
-                    raise file.changed_problem() from None
-                raise
-            # Rewritten while read, its tensors may mix old and new bytes.
+    with _as_checkpoint_error(name):
+        with _open(source, name, map_storages=False) as file:
+            return _read_unchanged(file)
+
+
+@contextmanager
+def mapped_checkpoint(source: Source) -> Iterator[Checkpoint]:
+    """``with mapped_checkpoint(path) as checkpoint:`` read_checkpoint for a
+    caller done with the tensors when the block ends (lnfast.load packs
+    them): a file's float32 tensors are read-only views of its guarded
+    mapping instead of copies, so the packer reads the page cache in place.
+    A file cut short or rewritten before the block ends raises
+    CheckpointError on leaving it (a truncation reads as zeros meanwhile,
+    never SIGBUS), also in place of an error the torn contents caused.
+    Views kept past the block keep the mapping, guarded, but nothing checks
+    them any more: copy what must outlive it."""
+    name = source_name(source)
+    with _as_checkpoint_error(name):
+        file = _open(source, name, map_storages=True)
+    with file:
+        with _as_checkpoint_error(name):
+            checkpoint = _read_unchanged(file)
+        try:
+            yield checkpoint
+        except (CheckpointError, ValueError):
             if file.has_changed():
-                raise file.changed_problem()
-            return checkpoint
+                raise CheckpointError(name, str(file.changed_problem())) from None
+            raise
+        if file.has_changed():
+            raise CheckpointError(name, str(file.changed_problem()))
+
+
+@contextmanager
+def _as_checkpoint_error(name: str) -> Iterator[None]:
+    try:
+        yield
     except FormatProblem as problem:
         raise CheckpointError(name, str(problem)) from None
     except OSError as error:
         raise CheckpointError(name, f"cannot read the file: {error.strerror or error}") from None
+
+
+def _read_unchanged(file) -> Checkpoint:
+    try:
+        checkpoint = _read(file, nested=False)
+    except FormatProblem:
+        # A file truncated under us shows up as damage somewhere; say
+        # what really happened.
+        if file.has_changed():
+            raise file.changed_problem() from None
+        raise
+    # Rewritten while read, its tensors may mix old and new bytes.
+    if file.has_changed():
+        raise file.changed_problem()
+    return checkpoint
 
 
 def source_name(source: Source) -> str:
@@ -71,9 +110,9 @@ def source_name(source: Source) -> str:
                     f"got {type(source).__name__}")
 
 
-def _open(source: Source, name: str):
+def _open(source: Source, name: str, map_storages: bool):
     if isinstance(source, (str, os.PathLike)):
-        return CheckpointFile(name)
+        return CheckpointFile(name, map_storages)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return MemorySource(memoryview(source).cast("B"), name)
     return MemorySource(read_file_object(source, f"the file object {name}"), name)

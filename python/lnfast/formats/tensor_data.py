@@ -1,13 +1,13 @@
 """Copying tensors out of the file as float32, one storage at a time.
 
-Each storage's bytes - only the span its tensors reach - are read once, by
-one pread into a numpy buffer the reader owns, and every tensor viewing
-that storage is converted from the buffer before the next storage is read.
-So reading costs one system call per storage and no Python per element,
-memory peaks at the output plus one storage, and nothing is served from a
-memory map a concurrent truncation could turn into SIGBUS. A float32
-tensor that is the only view of its bytes and laid out C-contiguous
-becomes its buffer itself, without a second copy.
+Each storage's bytes - only the span its tensors reach - are taken once
+(CheckpointFile.storage_bytes: one pread into a numpy buffer the reader
+owns, or for lnfast.load a view of the file's guarded mapping), and every
+tensor viewing that storage is converted from them before the next storage
+is read. So reading costs one system call per storage and no Python per
+element, and memory peaks at the output plus one storage. A float32
+tensor that is the only view of its bytes, laid out C-contiguous and
+aligned, becomes those bytes themselves, without a copy.
 """
 
 from __future__ import annotations
@@ -65,8 +65,7 @@ def _read_region(file, region: StorageRegion, members, arrays: dict) -> None:
         return
     low = min(first for first, _ in spans.values())
     high = max(end for _, end in spans.values())
-    data = np.empty(high - low, dtype=np.uint8)
-    file.read_into(region.offset + low, data)
+    data = file.storage_bytes(region.offset + low, high - low)
     alone = len(spans) == 1
     for name, ref in members:
         if name in spans:
@@ -87,8 +86,10 @@ def _convert(data: np.ndarray, start: int, ref: TensorRef, big_endian: bool, alo
     element_type = np.dtype(ref.dtype.numpy_code)
     if big_endian:
         element_type = element_type.newbyteorder(">")
-    if alone and element_type == _NATIVE_FLOAT32 and not ref.negate and _is_c_contiguous(ref):
-        # The buffer holds exactly this tensor: it is the result.
+    if (alone and element_type == _NATIVE_FLOAT32 and not ref.negate and _is_c_contiguous(ref)
+            and data.ctypes.data % _NATIVE_FLOAT32.itemsize == 0):
+        # The buffer holds exactly this tensor: it is the result (a
+        # read-only view when the buffer is the file's mapping).
         return data.view(np.float32).reshape(ref.size)
     base = np.frombuffer(data, dtype=element_type, count=(len(data) - start) // itemsize, offset=start)
     view = np.lib.stride_tricks.as_strided(
