@@ -151,3 +151,16 @@ def test_a_nan_weight_is_still_named_by_layer_and_key_path(tmp_path):
                        match=r"layer 1 at prefix 'rnn\.': LSTM\.w_ih holds a non-finite value "
                              r"at flat index 43"):
         lnfast.load(path)
+
+
+def test_a_load_falls_back_to_copies_when_no_mapping_can_be_had(tmp_path, monkeypatch):
+    from lnfast import _core
+
+    path = lstm_checkpoint(tmp_path)
+
+    def no_mapping(*args, **kwargs):
+        raise lnfast.CheckpointError(path, "every guarded range is in use")
+
+    monkeypatch.setattr(_core, "GuardedMapping", no_mapping)
+    model = lnfast.load(path)
+    assert model.fingerprint == load_tensors(read_checkpoint(path).tensors, path).fingerprint

@@ -113,21 +113,28 @@ class CheckpointFile:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
                                 f"end of the {self.size}-byte file")
-        if not self._map_storages:
-            data = np.empty(length, dtype=np.uint8)
-            self.read_into(offset, data)
-            return data
-        if self._mapping is None:
+        if self._map_storages and self._mapping is None:
             self._map()
-        return self._mapping[offset : offset + length]
+        if self._mapping is not None:
+            return self._mapping[offset : offset + length]
+        data = np.empty(length, dtype=np.uint8)
+        self.read_into(offset, data)
+        return data
 
     def _map(self) -> None:
         from .. import _core  # the compiled core owns the SIGBUS guard
+        from ..errors import CheckpointError
 
-        # The descriptor's own name: what fstat checked is what is mapped.
-        # Every page mapped in by one call: the packer reads them all, and
-        # a fault per 64 KiB costs more (docs/speed.md#loading).
-        self._guarded = _core.GuardedMapping(self.reopenable_path, populate=True)
+        try:
+            # The descriptor's own name: what fstat checked is what is
+            # mapped. Every page mapped in by one call: the packer reads
+            # them all, and a fault per 64 KiB costs more (docs/speed.md#loading).
+            self._guarded = _core.GuardedMapping(self.reopenable_path, populate=True)
+        except CheckpointError:
+            # No mapping to be had (address space, every guard slot taken
+            # by live mappings): read copies, as read_checkpoint does.
+            self._map_storages = False
+            return
         self._mapping = np.frombuffer(self._guarded, dtype=np.uint8)
 
     def stream(self, start: int, end: int) -> "RegionReader":
