@@ -196,8 +196,7 @@ class _Cell:
 
     def state_part_sizes(self) -> tuple:
         """Units of each of state_parts: h has output_size, c hidden_size."""
-        return tuple(self.output_size if part == "h" else self.hidden_size
-                     for part in self.state_parts)
+        return part_sizes(self.state_parts, self.output_size, self.hidden_size)
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh, norm: str, zoneout, w_hr=None):
         w_ih_arr = np.asarray(w_ih)
@@ -526,10 +525,32 @@ def _norm_keywords(cls, spec) -> tuple:
     raise ValueError(f"a {cls.family} layer with these norms is no lnfast.{cls.family} option")
 
 
+# layer_summary's norm for norms the core accepts but no option places
+# (a model file may hold them: the core checks segments, not options).
+CUSTOM_NORM = "custom"
+
+
 def layer_summary(spec) -> tuple:
-    """(family, norm option) of a core spec, its matrices not needed."""
+    """(family, norm option) of a core spec, its matrices not needed; the
+    norm is CUSTOM_NORM when no option of the family gives its norms."""
     family = spec.type.name
-    return family, _norm_keywords(_CELL_CLASSES[family], spec)[0]
+    try:
+        return family, _norm_keywords(_CELL_CLASSES[family], spec)[0]
+    except ValueError:
+        return family, CUSTOM_NORM
+
+
+def state_layout(spec) -> tuple:
+    """(part names, part sizes) of the stream state of the layer a core
+    spec describes: the cell's state_parts, h with the layer's output size,
+    an LSTM's c with its hidden size."""
+    parts = _CELL_CLASSES[spec.type.name].state_parts
+    return parts, part_sizes(parts, spec.proj_size or spec.hidden_size, spec.hidden_size)
+
+
+def part_sizes(parts: tuple, output_size: int, hidden_size: int) -> tuple:
+    """Units of each state part: h has the output size, c the hidden size."""
+    return tuple(output_size if part == "h" else hidden_size for part in parts)
 
 
 def spec_repr(spec) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from .cells import GRU, LSTM, RNN, cell_from_spec, float32_array, spec_repr
+from .cells import GRU, LSTM, RNN, cell_from_spec, float32_array, spec_repr, state_layout
 from .torch_state import LayerStates, from_torch_state, to_torch_state
 
 Cell = Union[LSTM, GRU, RNN]
@@ -138,14 +138,6 @@ class Stream(_core.Stream):
         return _restore_stream, (self.model, self.flat_state())
 
 
-def _state_parts(spec: "_core.LayerSpec") -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
-    """(part names, part sizes) of a layer's state: h has the layer's output
-    size, an LSTM's c its hidden size."""
-    if spec.type == _core.CellType.LSTM:
-        return ("h", "c"), (spec.proj_size or spec.hidden_size, spec.hidden_size)
-    return ("h",), (spec.hidden_size,)
-
-
 def _restore_stream(model: "Model", flat_state: NDArray[np.float32]) -> Stream:
     stream = model.stream()
     stream.set_flat_state(flat_state)
@@ -204,7 +196,7 @@ class Model:
         self._core = core
         self._requested_isa = isa
         # What a stream's state looks like per layer: (part names, sizes).
-        self._state_parts = tuple(_state_parts(core.layer(k)) for k in range(core.num_layers))
+        self._state_parts = tuple(state_layout(core.layer(k)) for k in range(core.num_layers))
 
     @property
     def layers(self) -> Tuple[Cell, ...]:

@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import _core
 from .errors import CheckpointError
+from .cells import layer_summary, state_layout
 from .model import Model
 
 __all__ = ["MAGIC", "MappedModel", "StoredLayer", "describe", "is_model_file", "load", "save"]
@@ -99,27 +100,20 @@ class StoredLayer:
     weights stay in the file's panels (``model.layers`` of a model built
     from cells gives the cells with their arrays)."""
 
-    __slots__ = ("family", "input_size", "hidden_size", "output_size", "norm", "state_parts")
+    __slots__ = ("family", "input_size", "hidden_size", "output_size", "norm", "state_parts",
+                 "_sizes")
 
     def __init__(self, spec: "_core.LayerSpec") -> None:
         self.family = spec.type.name
         self.input_size = spec.input_size
         self.hidden_size = spec.hidden_size
         self.output_size = spec.proj_size or spec.hidden_size
-        self.state_parts = ("h", "c") if self.family == "LSTM" else ("h",)
-        if len(spec.gate_norms) == 1 and self.family == "GRU":
-            self.norm = "joint"  # one norm over all 3H units (DreamerV3)
-        elif spec.gate_norms:
-            self.norm = "per_gate"
-        elif spec.x_norms or spec.h_norms:
-            self.norm = "paper" if len(spec.x_norms) == 2 else "separate"
-        else:
-            self.norm = "none"
+        self.state_parts, self._sizes = state_layout(spec)
+        self.norm = layer_summary(spec)[1]
 
     def state_part_sizes(self) -> Tuple[int, ...]:
         """Units of each of state_parts: h has output_size, c hidden_size."""
-        return tuple(self.output_size if part == "h" else self.hidden_size
-                     for part in self.state_parts)
+        return self._sizes
 
     def __repr__(self) -> str:
         projected = f", proj_size={self.output_size}" if self.output_size != self.hidden_size else ""

@@ -88,3 +88,25 @@ def test_loading_skips_the_checksum_on_request(tmp_path):
     model = small_model()
     loaded = lnfast.load(saved(tmp_path, model), verify_checksum=False)
     assert np.array_equal(loaded.run(inputs(model)), model.run(inputs(model)))
+
+
+def test_a_file_whose_norms_no_option_names_loads_and_says_custom(tmp_path):
+    # The core accepts any segmentation without gaps or overlaps that keeps
+    # within gates; a file may hold one no lnfast.LSTM option places (W x
+    # normalized per gate, U h not at all).
+    from lnfast import _core
+    rng = np.random.default_rng(3)
+    spec = _core.LayerSpec()
+    spec.type = _core.CellType.LSTM
+    spec.input_size, spec.hidden_size = 3, 4
+    spec.w_ih = rng.standard_normal(16 * 3)
+    spec.w_hh = rng.standard_normal(16 * 4)
+    spec.x_norms = [_core.Norm(4 * g, 4) for g in range(4)]
+    path = str(tmp_path / "custom.lnfast")
+    _core.save_model_file(_core.Model([spec]), path)
+    mapped = lnfast.load(path)
+    (layer,) = mapped.layers
+    assert layer.norm == "custom" and layer.state_parts == ("h", "c")
+    assert layer.state_part_sizes() == (4, 4)
+    assert "norm='custom'" in repr(mapped)
+    assert np.isfinite(mapped.run(rng.standard_normal((2, 3)).astype(np.float32))).all()
