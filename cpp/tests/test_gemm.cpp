@@ -24,7 +24,7 @@ constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff
 
 // Around the register tiles' widths (AVX2 2 x 6, AVX-512 and the dot
 // products 4 x 4): whole tiles, a tail tile of each width, one input alone.
-constexpr int kBatchSizes[] = {1, 2, 3, 15, 16, 17, 33};
+constexpr int kBatchSizes[] = {1, 2, 3, 5, 6, 7, 15, 16, 17, 33};
 
 float bf16_value(float v) {  // round to nearest even, as the packing does
   unsigned int bits;

@@ -102,40 +102,47 @@ inline void gemm_block(const typename L::T* w, long kstride, const float* scales
 // The register tile of the batched GEMM: kTilePanels panels by
 // kTileInputs inputs, as many chains as keep both FMA pipes busy through
 // their latency, with the tile's weights and one broadcast input still in
-// registers (AVX-512's 32: 4 x 4 + 4 + 1; AVX2's 16: 2 x 6 + 2 + 1). An
-// even number of panels, so a tile never splits a bfloat16 pair.
+// registers (AVX-512's 32: 4 x 6 + 4 + 1; AVX2's 16: 2 x 6 + 2 + 1). An
+// even number of panels, so a tile never splits a bfloat16 pair. On Zen 5
+// 4 x 6 ran the fp32 GEMM at B = 16 a few percent faster than 4 x 4 (fewer
+// tiles per slice, each weight load serving 6); 2 x 8 was no faster, 8 x 2
+// and 8 x 3 slower, and broadcasts as memory operands of the FMAs
+// ({1to16}) ran at two thirds of the speed (docs/speed.md).
 constexpr int kTilePanels = V::kRegisters >= 32 ? 4 : 2;
-constexpr int kTileInputs = V::kRegisters >= 32 ? 4 : 6;
+constexpr int kTileInputs = 6;
 
 // The last batch % kTileInputs inputs as one narrower tile, not one by one:
 // a single input has only NP chains, too few to hide the FMA latency.
 template <class L, int NP, int R = kTileInputs - 1>
 inline void gemm_tail_tile(int count, const typename L::T* w, long kstride,
                            const float* scales, int cols, const float* x, int ldx,
-                           float* y, int ldy, bool accumulate) {
+                           float* y, int ldy, bool accumulate, Prefetch ahead) {
   if constexpr (R >= 1) {
     if (count == R)
-      return gemm_block<L, NP, R>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
-    gemm_tail_tile<L, NP, R - 1>(count, w, kstride, scales, cols, x, ldx, y, ldy, accumulate);
+      return gemm_block<L, NP, R>(w, kstride, scales, cols, x, ldx, y, ldy, accumulate, ahead);
+    gemm_tail_tile<L, NP, R - 1>(count, w, kstride, scales, cols, x, ldx, y, ldy, accumulate,
+                                 ahead);
   }
 }
 
 // Every input through NP (<= kTilePanels) panels of a block, over `cols`
-// columns, the full tiles sharing out the prefetch `ahead`.
+// columns, the tiles (the narrower last one too) sharing out the prefetch
+// `ahead`.
 template <class L, int NP>
 void gemm_panels(const typename L::T* w, long kstride, const float* scales,
                  int cols, const float* x, int ldx, int batch, float* y,
                  int ldy, bool accumulate, Prefetch ahead) {
   const int tiles = batch / kTileInputs;
+  const int parts = tiles + (batch % kTileInputs != 0);
   for (int i = 0; i < tiles; ++i) {
     const long t = static_cast<long>(i) * kTileInputs;
     gemm_block<L, NP, kTileInputs>(w, kstride, scales, cols, x + t * ldx, ldx, y + t * ldy,
-                                   ldy, accumulate, ahead.part(i, tiles));
+                                   ldy, accumulate, ahead.part(i, parts));
   }
   const long t = static_cast<long>(tiles) * kTileInputs;
   if (t < batch)
     gemm_tail_tile<L, NP>(static_cast<int>(batch - t), w, kstride, scales, cols, x + t * ldx,
-                          ldx, y + t * ldy, ldy, accumulate);
+                          ldx, y + t * ldy, ldy, accumulate, ahead.part(tiles, parts));
 }
 
 // Panels [J, N) of a block of N, kTilePanels at a time, over one slice;
