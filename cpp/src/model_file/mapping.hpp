@@ -17,9 +17,9 @@ namespace model_file {
 class MappedFile : public WeightSource {
  public:
   // Throws ModelFileError when the file cannot be opened, is empty, or
-  // cannot be mapped. `populate` maps every page in up front
-  // (MAP_POPULATE), in one system call instead of a fault per few pages,
-  // for a reader that reads all of them.
+  // cannot be mapped. `populate` maps every page in up front, spread over
+  // the CPUs, instead of a fault per few pages: for a reader that reads all
+  // of them.
   explicit MappedFile(const std::string& path, bool populate = false);
   ~MappedFile() override;
   MappedFile(const MappedFile&) = delete;
