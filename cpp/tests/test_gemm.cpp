@@ -105,6 +105,17 @@ void test_one(const KernelPath& p, WeightFormat format, int rows, int cols, int 
                            std::to_string(cols) + " batch=" + std::to_string(batch) +
                            " x scale " + std::to_string(x_scale);
   const std::vector<double> wq = stored_weights(w, rows, cols, format);
+  // The stored form itself, exactly: what the fingerprint hashes, so it
+  // must not depend on the platform (an FMA-contracted rounding on AArch64
+  // once moved int8 q by one).
+  if (batch == 1) {
+    bool exact = true;
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c)
+        exact = exact && m.stored_value(r, c) == static_cast<float>(wq[r * cols + c]);
+    check(exact, label + " rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
+                     ": stored values as the reference rounds them");
+  }
 
   std::vector<float> y(static_cast<size_t>(batch) * ld, 0.0f);
   for (int t = 0; t < batch; ++t) std::copy_n(&y0[t * rows], rows, &y[t * ld]);
