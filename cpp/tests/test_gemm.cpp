@@ -22,7 +22,7 @@ using lnfast::WeightFormat;
 
 constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff
 
-// Around the register tiles' widths (AVX2 2 x 6, AVX-512 and the dot
+// Around the register tiles' widths (AVX2 2 x 6, AVX-512 4 x 6, the dot
 // products 4 x 4): whole tiles, a tail tile of each width, one input alone.
 constexpr int kBatchSizes[] = {1, 2, 3, 5, 6, 7, 15, 16, 17, 33};
 

@@ -97,7 +97,7 @@ def test_activation_tails(isa, n):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("rows", ODD_SIZES)
 @pytest.mark.parametrize("cols", ODD_SIZES)
-# Around the register tiles' widths (AVX2 2 x 6, AVX-512 4 x 4), and past one time block.
+# Around the register tiles' widths (AVX2 2 x 6, AVX-512 4 x 6), and past one time block.
 @pytest.mark.parametrize("batch", [1, 2, 3, 5, 6, 7, 15, 16, 17, 33, 70])
 def test_gemm(isa, rows, cols, batch):
     rng = np.random.default_rng(rows * 31 + cols)
