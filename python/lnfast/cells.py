@@ -544,8 +544,13 @@ def state_layout(spec) -> tuple:
     """(part names, part sizes) of the stream state of the layer a core
     spec describes: the cell's state_parts, h with the layer's output size,
     an LSTM's c with its hidden size."""
-    parts = _CELL_CLASSES[spec.type.name].state_parts
+    parts = state_parts_of(spec.type.name)
     return parts, part_sizes(parts, spec.proj_size or spec.hidden_size, spec.hidden_size)
+
+
+def state_parts_of(family: str) -> tuple:
+    """The names stream.state gives a layer's state parts, by family."""
+    return _CELL_CLASSES[family].state_parts
 
 
 def part_sizes(parts: tuple, output_size: int, hidden_size: int) -> tuple:

@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import _core
 from .errors import CheckpointError
-from .cells import layer_summary, state_layout
+from .cells import layer_summary, part_sizes, state_parts_of
 from .model import Model
 
 __all__ = ["MAGIC", "MappedModel", "StoredLayer", "describe", "is_model_file", "load", "save"]
@@ -100,20 +100,19 @@ class StoredLayer:
     weights stay in the file's panels (``model.layers`` of a model built
     from cells gives the cells with their arrays)."""
 
-    __slots__ = ("family", "input_size", "hidden_size", "output_size", "norm", "state_parts",
-                 "_sizes")
+    __slots__ = ("family", "input_size", "hidden_size", "output_size", "norm", "state_parts")
 
     def __init__(self, spec: "_core.LayerSpec") -> None:
         self.family = spec.type.name
         self.input_size = spec.input_size
         self.hidden_size = spec.hidden_size
         self.output_size = spec.proj_size or spec.hidden_size
-        self.state_parts, self._sizes = state_layout(spec)
+        self.state_parts = state_parts_of(self.family)
         self.norm = layer_summary(spec)[1]
 
     def state_part_sizes(self) -> Tuple[int, ...]:
         """Units of each of state_parts: h has output_size, c hidden_size."""
-        return self._sizes
+        return part_sizes(self.state_parts, self.output_size, self.hidden_size)
 
     def __repr__(self) -> str:
         projected = f", proj_size={self.output_size}" if self.output_size != self.hidden_size else ""

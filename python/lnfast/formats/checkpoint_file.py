@@ -110,16 +110,12 @@ class CheckpointFile:
         short meanwhile reads zeros instead of raising SIGBUS, so whoever
         uses the view must check ``has_changed()`` once done with it
         (``formats.mapped_checkpoint`` does). Otherwise a private copy."""
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
-                                f"end of the {self.size}-byte file")
         if self._map_storages and self._mapping is None:
             self._map()
-        if self._mapping is not None:
-            return self._mapping[offset : offset + length]
-        data = np.empty(length, dtype=np.uint8)
-        self.read_into(offset, data)
-        return data
+        if self._mapping is None:
+            return copy_storage(self, offset, length)
+        check_storage_span(self, offset, length)
+        return self._mapping[offset : offset + length]
 
     def _map(self) -> None:
         from .. import _core  # the compiled core owns the SIGBUS guard
@@ -127,8 +123,9 @@ class CheckpointFile:
 
         try:
             # The descriptor's own name: what fstat checked is what is
-            # mapped. Every page mapped in by one call: the packer reads
-            # them all, and a fault per 64 KiB costs more (docs/speed.md#loading).
+            # mapped. Every page mapped in up front, on every CPU: the
+            # packer reads them all, and a fault per 64 KiB costs more
+            # (docs/speed.md#loading).
             self._guarded = _core.GuardedMapping(self.reopenable_path, populate=True)
         except CheckpointError:
             # No mapping to be had (address space, every guard slot taken
@@ -169,6 +166,22 @@ class CheckpointFile:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def check_storage_span(file, offset: int, length: int) -> None:
+    """FormatProblem unless bytes [offset, offset + length) lie within
+    `file` (a CheckpointFile or a MemorySource)."""
+    if offset < 0 or length < 0 or offset + length > file.size:
+        raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
+                            f"end of the {file.size} bytes")
+
+
+def copy_storage(file, offset: int, length: int) -> np.ndarray:
+    """A private, writable copy of bytes [offset, offset + length) of `file`."""
+    check_storage_span(file, offset, length)
+    data = np.empty(length, dtype=np.uint8)
+    file.read_into(offset, data)
+    return data
 
 
 class _RegionRaw(io.RawIOBase):

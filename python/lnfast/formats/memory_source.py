@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checkpoint_file import RegionReader
+from .checkpoint_file import RegionReader, copy_storage
 from .problem import FormatProblem
 
 # A file object may be a pipe or a socket that never ends: at most this
@@ -50,10 +50,7 @@ class MemorySource:
     def storage_bytes(self, offset: int, length: int) -> np.ndarray:
         """A private, writable copy of bytes [offset, offset + length), as
         CheckpointFile gives without mapping."""
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise FormatProblem(f"a storage's bytes [{offset}, {offset + length}) reach past the "
-                                f"end of the {self.size} bytes")
-        return np.frombuffer(self._data, dtype=np.uint8, count=length, offset=offset).copy()
+        return copy_storage(self, offset, length)
 
     def stream(self, start: int, end: int) -> RegionReader:
         return RegionReader(self, start, min(end, self.size))
