@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lnfast/isa.hpp"
+#include "lnfast/memory.hpp"
 #include "lnfast/threads.hpp"
 #include "module.hpp"
 
@@ -24,6 +25,7 @@ PYBIND11_MODULE(_core, m) {
     lnfast::set_num_threads(n);
   });
   m.def("num_threads", &lnfast::num_threads);
+  m.def("release_freed_memory", &lnfast::release_freed_memory);
   lnfast_py::bind_spec_classes(m);
   lnfast_py::bind_model_classes(m);
   lnfast_py::bind_batcher(m);

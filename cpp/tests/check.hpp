@@ -22,5 +22,6 @@ void test_gemm_kernels();
 void test_cells();
 void test_model_files();
 void test_batcher();
+void test_hash64();
 
 }  // namespace lnfast_test

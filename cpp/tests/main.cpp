@@ -17,7 +17,7 @@ int main() {
                   Suite{"elementwise kernels", test_elementwise_kernels},
                   Suite{"GEMMs", test_gemm_kernels}, Suite{"cells", test_cells},
                   Suite{"model files", test_model_files},
-                  Suite{"batcher", test_batcher}}) {
+                  Suite{"batcher", test_batcher}, Suite{"hash64", test_hash64}}) {
     const auto t0 = std::chrono::steady_clock::now();
     s.run();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;

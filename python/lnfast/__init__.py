@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 # `from lnfast import *`, where it would shadow the standard module.
 __all__ = ["Batcher", "Bidirectional", "GRU", "LSTM", "RNN", "LayerNorm", "Model", "Stream",
            "isa", "supported_isas", "set_num_threads", "get_num_threads", "available_cpus",
+           "release_freed_memory",
            "CheckpointError", "LayoutError", "Mapping", "NormKeys", "from_torch", "load",
            "read_tensors"]
 
@@ -65,6 +66,20 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Threads a single step may use (see set_num_threads)."""
     return _core.num_threads()
+
+
+def release_freed_memory() -> int:
+    """Hands back now the memory freed models left for the next load, and
+    returns its bytes.
+
+    A freed model's large weight panels stay mapped for reuse, the way the
+    C allocator keeps freed memory, so that reloading a model (an updated
+    checkpoint, a restarted worker) writes into memory already in place:
+    fresh pages cost more to fill than the packing itself. At most 512 MiB
+    is kept, each part for at most 30 s, and handed back at the next load
+    or free after that; call this where memory matters more (before a
+    fork, after dropping the last model for good)."""
+    return _core.release_freed_memory()
 
 
 def supported_isas() -> List[str]:

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -11,6 +12,10 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 #include "kernels/bf16_round.hpp"
 #include "packing/panel_buffer.hpp"
@@ -111,6 +116,27 @@ void with_elements(const PackedMatrix& m, F&& f) {
 
 unsigned char u8_offset_of(const PanelLayout& layout) { return layout.u8_offset ? 0x80u : 0u; }
 
+// Four floats to 16-byte aligned `to`, past the caches where the CPU can
+// (x86); elsewhere an ordinary store. Streaming stores are weakly ordered:
+// finish_streaming_stores fences them before the panels are read.
+template <class V>
+inline void stream_store(float* to, const V& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  static_assert(sizeof(V) == sizeof(__m128), "four floats");
+  __m128 x;
+  std::memcpy(&x, &v, sizeof x);
+  _mm_stream_ps(to, x);
+#else
+  std::memcpy(to, &v, sizeof v);
+#endif
+}
+
+inline void finish_streaming_stores() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_sfence();
+#endif
+}
+
 // out[k * column_stride + lane] = rows[lane][k] for lane < count, k < cols
 // (with the int8 offset applied). Plain panels are this transpose; done in
 // tiles of 4 lanes by 4 columns through 16-byte vectors (GCC and Clang
@@ -125,6 +151,7 @@ void transpose_rows(const T* const* rows, int count, int cols, T* out, size_t co
   if constexpr (std::is_same<T, float>::value) {
     typedef float v4 __attribute__((vector_size(16), aligned(4)));
     const int groups = count / 4;
+    const bool streaming = reinterpret_cast<std::uintptr_t>(out) % 16 == 0 && column_stride % 4 == 0;
     // Columns outermost: the panel's lanes of four columns are written
     // whole (four full cache lines at 16 lanes) before the next four.
     int k = 0;
@@ -145,9 +172,18 @@ void transpose_rows(const T* const* rows, int count, int cols, T* out, size_t co
                            __builtin_shufflevector(ab_hi, cd_hi, 0, 1, 4, 5),
                            __builtin_shufflevector(ab_hi, cd_hi, 2, 3, 6, 7)};
         float* to = out + static_cast<size_t>(k) * column_stride + 4 * g;
-        for (int q = 0; q < 4; ++q) std::memcpy(to + q * column_stride, &col[q], sizeof col[q]);
+        // Streaming stores: a load writes more panel bytes than any cache
+        // holds and the GEMMs read them later; an ordinary store would
+        // first read every line it fills (docs/speed.md#loading).
+        for (int q = 0; q < 4; ++q) {
+          if (streaming)
+            stream_store(to + q * column_stride, col[q]);
+          else
+            std::memcpy(to + q * column_stride, &col[q], sizeof col[q]);
+        }
       }
     }
+    finish_streaming_stores();
     for (; k < cols; ++k)
       for (int lane = 0; lane < 4 * groups; ++lane)
         out[static_cast<size_t>(k) * column_stride + lane] = rows[lane][k];
@@ -211,9 +247,18 @@ class StoredHash {
     words_.push_back(static_cast<std::uint64_t>(m.cols));
     words_.push_back(static_cast<std::uint64_t>(m.format));
   }
+  // The rows of a panel, in order, two at a time where it can.
   template <class T>
-  void row(const T* elements, int cols) {
-    words_.push_back(hash64(elements, sizeof(T) * static_cast<size_t>(cols)));
+  void rows(const T* const* elements, int count, int cols) {
+    const size_t bytes = sizeof(T) * static_cast<size_t>(cols);
+    int r = 0;
+    for (; r + 2 <= count; r += 2) {
+      std::uint64_t pair[2];
+      hash64_pair(elements[r], elements[r + 1], bytes, pair);
+      words_.push_back(pair[0]);
+      words_.push_back(pair[1]);
+    }
+    for (; r < count; ++r) words_.push_back(hash64(elements[r], bytes));
   }
   std::uint64_t finish(const PackedMatrix& m) {
     if (m.format == WeightFormat::I8)
@@ -301,8 +346,8 @@ void pack_rows(PackedMatrix& m, const MatrixView& source, StoredHash& hash, Conv
                                    static_cast<std::ptrdiff_t>(source_bytes);
       rows[lane] = convert(r, src, buffer.data() + static_cast<size_t>(lane) * m.cols);
       if (!rows[lane]) return;
-      hash.row(rows[lane], m.cols);
     }
+    hash.rows(rows.data(), count, m.cols);
     scatter_panel(m, panels, r0, count, rows.data());
   }
 }
@@ -370,12 +415,16 @@ PackedMatrix allocate_packed(WeightFormat format, bool int8_activations,
   const size_t weight_bytes = m.bytes();
   const size_t scale_offset = (weight_bytes + 63) / 64 * 64;
   const size_t scale_bytes = format == WeightFormat::I8 ? sizeof(float) * m.rows : 0;
-  std::shared_ptr<void> buffer = zeroed_buffer(scale_offset + scale_bytes, weight_bytes);
-  char* base = static_cast<char*>(buffer.get());
+  PanelMemory buffer = panel_memory(scale_offset + scale_bytes, weight_bytes);
+  char* base = static_cast<char*>(buffer.memory.get());
+  // The packers write every element of a logical row; padding rows and
+  // columns, and padding rows' scales, must read 0.
+  const bool padded = m.rows != m.logical_rows || m.stored_cols != m.cols;
+  if (!buffer.zeroed && padded) std::memset(base, 0, weight_bytes);
+  if (!buffer.zeroed) std::memset(base + scale_offset, 0, scale_bytes);
   m.weights = base;
-  // Padding rows keep scale 0.
   if (format == WeightFormat::I8) m.row_scales = reinterpret_cast<const float*>(base + scale_offset);
-  m.storage = buffer;
+  m.storage = buffer.memory;
   return m;
 }
 
@@ -493,7 +542,8 @@ std::uint64_t stored_values_hash(const PackedMatrix& m) {
     std::vector<T> row(static_cast<size_t>(m.cols));
     for (int r = 0; r < m.logical_rows; ++r) {
       gather_row(m, panels, r, row.data());
-      hash.row(row.data(), m.cols);
+      const T* one = row.data();
+      hash.rows(&one, 1, m.cols);
     }
   });
   return hash.finish(m);
