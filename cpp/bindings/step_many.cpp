@@ -18,6 +18,9 @@ py::array_t<float> step_many(const std::shared_ptr<lnfast::Model>& model,
   std::vector<py::object> owners;
   std::vector<PyStream*> held;
   std::vector<lnfast::Stream*> raw;
+  owners.reserve(B);
+  held.reserve(B);
+  raw.reserve(B);
   for (py::ssize_t b = 0; b < B; ++b) {
     py::object item = streams[b];
     if (!py::isinstance<PyStream>(item))
@@ -30,8 +33,7 @@ py::array_t<float> step_many(const std::shared_ptr<lnfast::Model>& model,
   // held by another thread.
   lnfast::Stream::check_batch(*model, raw.data(), static_cast<int>(B));
   OutputArray result = output_array(out, {B, model->hidden_size()});
-  std::vector<std::unique_ptr<BusyGuard>> guards;
-  for (PyStream* s : held) guards.push_back(std::make_unique<BusyGuard>(*s));
+  BusyGuards guards(held);
   const float* src = xa.data();
   {
     py::gil_scoped_release release;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "lnfast/model.hpp"
 #include "refuse_uninitialised.hpp"
@@ -45,6 +46,21 @@ class BusyGuard {
 
  private:
   PyStream& s_;
+};
+
+// Holds several streams for one call, as BusyGuard does one: throws
+// RuntimeError (holding none) when another thread holds any of them. One
+// vector, not a guard allocated per stream.
+class BusyGuards {
+ public:
+  explicit BusyGuards(const std::vector<PyStream*>& streams);
+  ~BusyGuards() { release(); }
+  BusyGuards(const BusyGuards&) = delete;
+  BusyGuards& operator=(const BusyGuards&) = delete;
+
+ private:
+  void release();
+  std::vector<PyStream*> held_;
 };
 
 // Below this many weights a step takes well under a microsecond, less than

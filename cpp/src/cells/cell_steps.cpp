@@ -8,8 +8,8 @@ namespace lnfast {
 
 RecurrentTarget begin_step(const KernelTable& k, const PackedLayer& layer,
                            float* xw, float* scratch) {
-  float* recurrent = scratch + layer.rows_padded;
   if (layer.type == CellType::GRU) {
+    float* recurrent = scratch + layer.rows_padded;
     // The reset gate multiplies U h's candidate part, so U h stays apart.
     if (!layer.x_norms.empty()) {
       apply_norms(k, layer.x_norms, xw, scratch, false);
@@ -21,12 +21,11 @@ RecurrentTarget begin_step(const KernelTable& k, const PackedLayer& layer,
       std::memcpy(recurrent, layer.h_init.data(), sizeof(float) * layer.rows);
     return {recurrent, from_bias};
   }
-  float* out = pre_activation_buffer(layer, xw, scratch);
-  if (!layer.x_norms.empty()) apply_norms(k, layer.x_norms, xw, out, false);
+  if (!layer.x_norms.empty()) apply_norms(k, layer.x_norms, xw, xw, false);
   // A normalized U h needs its own buffer; otherwise it adds straight into
   // the pre-activations, continuing the same FMA chains as W x.
-  if (!layer.h_norms.empty()) return {recurrent, false};
-  return {out, true};
+  if (!layer.h_norms.empty()) return {scratch, false};
+  return {xw, true};
 }
 
 void finish_step(const KernelTable& k, const PackedLayer& layer, float* xw,

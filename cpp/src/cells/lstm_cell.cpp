@@ -19,7 +19,7 @@ void finish_lstm(const KernelTable& k, const PackedLayer& layer, float* xw,
   const float* o = gates + 3 * H;
   k.lstm_cell(i, f, g, c, layer.forget_bias, H);
 
-  float* h_new = scratch + 2 * layer.rows_padded;
+  float* h_new = new_hidden_buffer(layer, scratch);
   switch (layer.cell_norm) {
     case CellNorm::Output: {
       float* c_normed = scratch + 3 * layer.rows_padded;

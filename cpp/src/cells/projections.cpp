@@ -23,18 +23,11 @@ void apply_norms(const KernelTable& k, const std::vector<Norm>& norms,
     if (n.offset >= lo && n.offset < hi) apply_norm(k, n, in, out, accumulate);
 }
 
-float* pre_activation_buffer(const PackedLayer& layer, float* xw,
-                             float* scratch) {
-  return layer.x_norms.empty() ? xw : scratch;
-}
-
 float* finish_pre_activations(const KernelTable& k, const PackedLayer& layer,
                               float* xw, float* scratch) {
-  float* out = pre_activation_buffer(layer, xw, scratch);
-  if (!layer.h_norms.empty())
-    apply_norms(k, layer.h_norms, scratch + layer.rows_padded, out, true);
-  if (!layer.x_post.empty()) k.add(out, layer.x_post.data(), out, layer.rows);
-  return out;
+  if (!layer.h_norms.empty()) apply_norms(k, layer.h_norms, scratch, xw, true);
+  if (!layer.x_post.empty()) k.add(xw, layer.x_post.data(), xw, layer.rows);
+  return xw;
 }
 
 void commit_hidden(const KernelTable& k, const PackedLayer& layer,

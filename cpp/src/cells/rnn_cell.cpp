@@ -9,7 +9,7 @@ void finish_rnn(const KernelTable& k, const PackedLayer& layer, float* xw,
   const int H = layer.hidden_size;
   float* a = finish_pre_activations(k, layer, xw, scratch);
   apply_norms(k, layer.gate_norms, a, a, false);
-  float* h_new = scratch + 2 * layer.rows_padded;
+  float* h_new = new_hidden_buffer(layer, scratch);
   if (layer.activation == Activation::Relu)
     k.relu(a, h_new, H);
   else
