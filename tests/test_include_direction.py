@@ -17,6 +17,7 @@ PUBLIC_HEADER_FLOORS = {
     "lnfast/threads.hpp": "parallel",
     "lnfast/model.hpp": "model",
     "lnfast/hash64.hpp": "packing",
+    "lnfast/memory.hpp": "packing",
     "lnfast/fingerprint.hpp": "model",
     "lnfast/state_blob.hpp": "model",
     "lnfast/model_file.hpp": "model_file",
