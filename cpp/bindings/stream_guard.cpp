@@ -8,23 +8,25 @@ const char* const kStreamBusyMessage =
     "this stream is being used by another thread; give each thread "
     "its own stream (model.stream() or stream.copy())";
 
-BusyGuard::BusyGuard(PyStream& s) : s_(s) {
-  if (s_.busy.exchange(true)) throw std::runtime_error(kStreamBusyMessage);
+void hold_stream(PyStream& s) {
+  if (s.busy.exchange(true)) throw std::runtime_error(kStreamBusyMessage);
 }
 
 BusyGuards::BusyGuards(const std::vector<PyStream*>& streams) {
   held_.reserve(streams.size());
-  for (PyStream* s : streams) {
-    if (s->busy.exchange(true)) {
-      release();
-      throw std::runtime_error(kStreamBusyMessage);
+  try {
+    for (PyStream* s : streams) {
+      hold_stream(*s);
+      held_.push_back(s);
     }
-    held_.push_back(s);
+  } catch (...) {
+    release();
+    throw;
   }
 }
 
 void BusyGuards::release() {
-  for (PyStream* s : held_) s->busy.store(false);
+  for (PyStream* s : held_) release_stream(*s);
   held_.clear();
 }
 

@@ -35,12 +35,17 @@ namespace lnfast_py {
 // What a call on a stream another thread holds raises (RuntimeError).
 extern const char* const kStreamBusyMessage;
 
+// Marks a stream held by this call; throws RuntimeError when another
+// thread holds it. release_stream lets it go. What both guards below do.
+void hold_stream(PyStream& s);
+inline void release_stream(PyStream& s) { s.busy.store(false); }
+
 // Holds a stream for one call; throws RuntimeError when another thread
 // holds it.
 class BusyGuard {
  public:
-  explicit BusyGuard(PyStream& s);
-  ~BusyGuard() { s_.busy.store(false); }
+  explicit BusyGuard(PyStream& s) : s_(s) { hold_stream(s_); }
+  ~BusyGuard() { release_stream(s_); }
   BusyGuard(const BusyGuard&) = delete;
   BusyGuard& operator=(const BusyGuard&) = delete;
 
